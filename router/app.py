@@ -1,0 +1,122 @@
+"""Wiring: request -> classify -> choose lane -> upstream -> relay. No routing rules live here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from router.body import read_json_object
+from router.config import Settings
+from router.errors import RouterError, error_body, error_json
+from router.health import probe_all
+from router.intent import classify
+from router.relay import relay, route_headers
+from router.routing import RouteTable, build_route_table, choose_lane
+from router.upstream import Upstreams, upstream_body
+
+# Endpoint -> whether the lane's request defaults apply (they are generation parameters).
+PROXIED_ENDPOINTS = {
+    "/v1/chat/completions": True,
+    "/v1/completions": True,
+    "/v1/responses": True,
+    "/v1/messages": True,
+    "/v1/embeddings": False,
+    "/v1/messages/count_tokens": False,
+}
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> FastAPI:
+    """The ASGI app. `upstreams` is injectable so tests can hand in their own transport."""
+    table = build_route_table(settings)
+    owned = upstreams is None
+    clients = upstreams if upstreams is not None else Upstreams(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await clients.aclose()
+
+    app = FastAPI(title="lanerouter", lifespan=lifespan, docs_url=None, redoc_url=None)
+    for path, apply_defaults in PROXIED_ENDPOINTS.items():
+        handler = proxy_handler(settings, table, clients, path, apply_defaults)
+        app.add_api_route(path, handler, methods=["POST"], include_in_schema=False)
+    add_info_routes(app, table, clients)
+    add_error_handlers(app)
+    return app
+
+
+def proxy_handler(
+    settings: Settings, table: RouteTable, upstreams: Upstreams, path: str, apply_defaults: bool
+) -> Handler:
+    limit = settings.server.max_body_bytes
+
+    async def handle(request: Request) -> Response:
+        body = await read_json_object(request, limit)
+        route = choose_lane(table, classify(body), request.headers.get("x-lane"))
+        lane = settings.lanes[route.lane]
+        content = upstream_body(body, lane, apply_defaults)
+        try:
+            upstream = await upstreams.open(route.lane, path, request.headers.items(), content)
+        except RouterError as exc:
+            exc.headers = route_headers(route)
+            raise
+        return await relay(upstream, route, lane.base_url)
+
+    return handle
+
+
+def add_info_routes(app: FastAPI, table: RouteTable, upstreams: Upstreams) -> None:
+    @app.get("/v1/models", include_in_schema=False)
+    async def models() -> JSONResponse:
+        created = int(time.time())
+        data = [
+            {"id": model_id, "object": "model", "created": created, "owned_by": "lanerouter"}
+            for model_id in table.listed_ids
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        lanes = await probe_all(upstreams)
+        ready = any(health.reachable for health in lanes.values())
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "lanes": {
+                name: {"reachable": h.reachable, "state": h.state, "detail": h.detail}
+                for name, h in lanes.items()
+            },
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    async def router_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RouterError)
+        headers = dict(exc.headers)
+        return Response(error_json(exc), exc.status, headers, media_type="application/json")
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+        body = error_body(str(exc.detail), "invalid_request_error", code or exc.status_code)
+        return JSONResponse(body, exc.status_code, headers=exc.headers)
+
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        # The traceback goes to the server log only; the client gets a plain message.
+        body = error_body("internal error in lanerouter", "server_error", "internal_error")
+        return JSONResponse(body, 500)
+
+    app.add_exception_handler(RouterError, router_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,91 @@
+"""The `lanerouter` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from router.app import create_app
+from router.config import ConfigError, Settings, load_settings
+from router.demo import start_simulated_engines
+
+DEFAULT_CONFIG = Path("config.toml")
+DESCRIPTION = """\
+lanerouter: one OpenAI-compatible base URL in front of several engines serving the same model.
+Each request goes to a lane by intent (tools -> tools, audit/review -> audit, else chat); the
+X-Lane header or a lane name as the model forces one. Streams are relayed untouched."""
+SERVE_EPILOG = """\
+examples:
+  lanerouter serve --demo                 # simulated engines, nothing else needed
+  lanerouter serve --config /etc/lanerouter/config.toml --port 8080
+  curl -N localhost:8080/v1/chat/completions -H 'X-Lane: audit' \\
+       -d '{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}'"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lanerouter", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run the proxy",
+        description="Serve the OpenAI-compatible API and route each request to a lane.",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "--config",
+        type=Path,
+        help="TOML config file (default: ./config.toml if present, else built-in defaults)",
+    )
+    serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8080)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="also start three simulated engines (llama.cpp, ik_llama.cpp, vLLM dialects, paced "
+        "like real lanes) on free loopback ports and route to them instead of the config's URLs",
+    )
+    serve.add_argument(
+        "--demo-speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="with --demo: run the simulated engines FACTOR times faster (default: 1)",
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def load(path: Path | None) -> Settings:
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    return load_settings(path)
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = load(args.config)
+    overrides = {"host": args.host, "port": args.port}
+    server = settings.server.model_copy(
+        update={k: v for k, v in overrides.items() if v is not None}
+    )
+    settings = settings.model_copy(update={"server": server})
+    if args.demo:
+        settings, _engines = start_simulated_engines(settings, speed=args.demo_speed)
+    for name, lane in settings.lanes.items():
+        print(f"lanerouter: lane {name:<8} -> {lane.base_url} ({lane.engine})", file=sys.stderr)
+    app = create_app(settings)
+    uvicorn.run(app, host=server.host, port=server.port, log_level=args.log_level)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return serve(args)
+    except ConfigError as exc:
+        print(f"lanerouter: {exc}", file=sys.stderr)
+        return 2

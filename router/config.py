@@ -1,0 +1,210 @@
+"""Configuration: lanes, routing rules and server limits.
+
+Precedence, highest first: ``LANEROUTER_*`` environment variables (nested keys joined with
+``__``, e.g. ``LANEROUTER_LANES__AUDIT__BASE_URL``), then the TOML file, then the defaults
+below. The defaults mirror the top-level ``config.toml``; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+EngineKind = Literal["llamacpp", "ik_llamacpp", "vllm"]
+LANE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+RESERVED_MODEL_IDS = frozenset({"auto"})
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who wrote the file."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LaneConfig(_Strict):
+    base_url: str
+    engine: EngineKind
+    model: str
+    ctx_size: int = Field(gt=0)
+    max_concurrency: int = Field(default=1, ge=1)
+    connect_timeout: float = Field(default=3.0, gt=0)
+    first_byte_timeout: float = Field(default=120.0, gt=0)
+    idle_timeout: float = Field(default=60.0, gt=0)
+    api_key_env: str | None = None
+    aliases: tuple[str, ...] = ()
+    request_defaults: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
+        return value.rstrip("/")
+
+
+class RuleConfig(_Strict):
+    name: str
+    lane: str = "audit"
+    keywords: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    fields: tuple[Literal["system", "last_user"], ...] = ("system", "last_user")
+
+    @field_validator("patterns")
+    @classmethod
+    def _check_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+        return value
+
+
+class RoutingConfig(_Strict):
+    default_lane: str = "chat"
+    tools_lane: str = "tools"
+    rules: tuple[RuleConfig, ...] = (
+        RuleConfig(
+            name="security",
+            keywords=(
+                "security audit",
+                "security review",
+                "vulnerability",
+                "vulnerabilities",
+                "sql injection",
+                "threat model",
+                "penetration test",
+            ),
+        ),
+        RuleConfig(
+            name="review",
+            keywords=("code review", "final review", "review this code", "review my code"),
+            patterns=(r"\baudit (?:this|the|my)\b",),
+        ),
+    )
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+
+
+DEFAULT_LANES: dict[str, dict[str, Any]] = {
+    "audit": {
+        "base_url": "http://127.0.0.1:8081",
+        "engine": "llamacpp",
+        "model": "qwen3-coder-next-bf16",
+        "ctx_size": 16384,
+        "max_concurrency": 1,
+        "first_byte_timeout": 600.0,
+        "idle_timeout": 120.0,
+        "aliases": ("qwen3-coder-next:audit",),
+    },
+    "chat": {
+        "base_url": "http://127.0.0.1:8001",
+        "engine": "ik_llamacpp",
+        "model": "qwen3-coder-next-iq4_nl",
+        "ctx_size": 65536,
+        "max_concurrency": 1,
+        "aliases": ("qwen3-coder-next:chat",),
+    },
+    "tools": {
+        "base_url": "http://127.0.0.1:8000",
+        "engine": "vllm",
+        "model": "qwen3-coder-next-nvfp4",
+        "ctx_size": 32768,
+        "max_concurrency": 64,
+        "aliases": ("qwen3-coder-next:tools",),
+        "request_defaults": {"chat_template_kwargs": {"enable_thinking": False}},
+    },
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LANEROUTER_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    server: ServerConfig = ServerConfig()
+    routing: RoutingConfig = RoutingConfig()
+    lanes: dict[str, LaneConfig] = Field(
+        default_factory=lambda: {n: LaneConfig(**v) for n, v in DEFAULT_LANES.items()}
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's contents arrive as init values; the environment must win over them.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Settings:
+        check_lane_names(self)
+        return self
+
+
+def check_lane_names(settings: Settings) -> None:
+    """Every lane a rule, alias or default names must exist, and names must not collide."""
+    lanes = settings.lanes
+    if not lanes:
+        raise ValueError("lanes: at least one lane is required")
+    for name in lanes:
+        if not LANE_NAME.match(name) or name in RESERVED_MODEL_IDS:
+            raise ValueError(f"lanes.{name}: lane names are lowercase [a-z0-9_-], not 'auto'")
+    routing = settings.routing
+    named = [("routing.default_lane", routing.default_lane)]
+    named.append(("routing.tools_lane", routing.tools_lane))
+    named += [(f"routing.rules[{r.name}].lane", r.lane) for r in routing.rules]
+    for key, target in named:
+        if target not in lanes:
+            raise ValueError(f"{key}: names lane {target!r}, which is not one of {sorted(lanes)}")
+    seen = {name: name for name in lanes} | {"auto": "auto"}
+    for name, lane in lanes.items():
+        for alias in lane.aliases:
+            if alias.lower() in seen:
+                raise ValueError(f"lanes.{name}.aliases: {alias!r} is already taken")
+            seen[alias.lower()] = name
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read settings from ``path`` (or defaults only), raising ConfigError with one message."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+    data.setdefault("lanes", DEFAULT_LANES)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, path)) from None
+
+
+def describe_validation_error(exc: ValidationError, path: Path | None) -> str:
+    source = f" in {path}" if path else ""
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        message = message.removeprefix("Value error, ")
+        lines.append(f"{key}: {message}" if key else message)
+    return f"invalid configuration{source}: " + "; ".join(lines)

@@ -1,0 +1,77 @@
+"""The errors lanerouter itself raises, and their one mapping to OpenAI-style error JSON.
+
+    RouterError                 status  type                   code
+    ├── BadRequest              400     invalid_request_error  (given)
+    │   └── UnknownLane         400     invalid_request_error  unknown_lane
+    ├── PayloadTooLarge         413     invalid_request_error  payload_too_large
+    └── UpstreamError           502     upstream_error         (given)
+        ├── LaneUnreachable     502     upstream_error         lane_unreachable
+        └── UpstreamTimeout     504     upstream_error         upstream_timeout
+
+Errors an engine answers with are not raised: their status and body pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+
+class RouterError(Exception):
+    status = 500
+    type = "server_error"
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        # Filled in once a lane is chosen, so even errors say where the request went.
+        self.headers: Mapping[str, str] = {}
+
+
+class BadRequest(RouterError):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class UnknownLane(BadRequest):
+    code = "unknown_lane"
+
+
+class PayloadTooLarge(RouterError):
+    status = 413
+    type = "invalid_request_error"
+    code = "payload_too_large"
+
+
+class UpstreamError(RouterError):
+    status = 502
+    type = "upstream_error"
+    code = "upstream_error"
+
+
+class LaneUnreachable(UpstreamError):
+    code = "lane_unreachable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+def error_body(message: str, type_: str, code: str | int | None) -> dict[str, object]:
+    # "type": "error" at the top makes the same body valid for Anthropic-style clients too.
+    return {"type": "error", "error": {"message": message, "type": type_, "code": code}}
+
+
+def error_json(exc: RouterError) -> bytes:
+    body = error_body(exc.message, exc.type, exc.code)
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sse_error_event(exc: RouterError) -> bytes:
+    """The last event of a stream that failed after it started: one well-formed SSE frame."""
+    return b"data: " + error_json(exc) + b"\n\n"

@@ -1,0 +1,181 @@
+"""A simulated inference engine: a small ASGI app that speaks one engine's dialect at its pace.
+
+It serves `lanerouter serve --demo` and is the scriptable fake engine of the test suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from router.sim import openai_wire, other_wire
+from router.sim.asgi import error, lifespan, parse_json, read_body, send_health, send_json
+from router.sim.pacer import Pacer
+from router.sim.plan import (
+    DEFAULT_REPLY,
+    Dialect,
+    Plan,
+    Step,
+    estimate_tokens,
+    max_tokens_of,
+    split_pieces,
+    tool_call_for,
+)
+from router.sim.script import Behaviour, Received, Script
+
+Scope = dict[str, Any]
+Receive = Any
+Send = Any
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    dialect: Dialect
+    model: str
+    decode_tps: float
+    prefill_tps: float
+    ctx_size: int = 32768
+
+
+class SimEngine:
+    def __init__(self, profile: Profile, *, speed: float = 1.0, script: Script | None = None):
+        self.profile = profile
+        self.speed = speed
+        self.script = script or Script()
+        self.last_prompt = ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        raw = await read_body(receive)
+        body = parse_json(raw)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        self.script.received.append(Received(method, path, headers, body))
+        if method == "GET":
+            await self.get(path, send)
+        elif method == "POST" and path in POST_PATHS and body is not None:
+            await self.post(path, body, receive, send)
+        elif method == "POST" and path in POST_PATHS:
+            await send_json(send, 400, error("invalid JSON body", "invalid_request_error", 400))
+        else:
+            await send_json(send, 404, error("File Not Found", "not_found_error", 404))
+
+    async def get(self, path: str, send: Send) -> None:
+        if path == "/health":
+            await send_health(send, self.profile.dialect)
+        elif path in ("/v1/models", "/models"):
+            data = [{"id": self.profile.model, "object": "model", "owned_by": "sim"}]
+            await send_json(send, 200, {"object": "list", "data": data})
+        else:
+            await send_json(send, 404, error("File Not Found", "not_found_error", 404))
+
+    async def post(self, path: str, body: dict[str, Any], receive: Receive, send: Send) -> None:
+        behaviour = self.script.next()
+        if behaviour.status >= 400:
+            message = error(
+                f"scripted failure {behaviour.status}", "server_error", behaviour.status
+            )
+            await send_json(send, behaviour.status, behaviour.error or message)
+            return
+        plan = self.plan(path, body, behaviour)
+        first_delay, token_delay = self.delays(plan, behaviour)
+        prompt_ms, predicted_ms = first_delay * 1000, token_delay * plan.completion_tokens * 1000
+        if path == "/v1/messages/count_tokens":
+            await send_json(send, 200, {"input_tokens": plan.prompt_tokens})
+        elif path == "/v1/embeddings":
+            inputs = body.get("input")
+            await send_json(send, 200, other_wire.embeddings_body(plan, as_list(inputs)))
+        elif body.get("stream") is True:
+            steps = stream_steps(path, plan, prompt_ms, predicted_ms)
+            pacer = Pacer(receive, first_delay, token_delay, behaviour)
+            await pacer.run(send, steps, self.script)
+        else:
+            await asyncio.sleep(first_delay + token_delay * plan.completion_tokens)
+            await send_json(send, 200, whole_body(path, plan, prompt_ms, predicted_ms))
+            self.script.completed += 1
+
+    def plan(self, path: str, body: dict[str, Any], behaviour: Behaviour) -> Plan:
+        prompt = json.dumps([body.get(k) for k in ("system", "messages", "prompt", "input")])
+        cached = min(common_prefix(prompt, self.last_prompt) // 4, estimate_tokens(prompt) - 1)
+        self.last_prompt = prompt
+        tool = tool_call_for(body) if path.endswith("chat/completions") else None
+        reply = behaviour.reply or ("I'll use a tool for that." if tool else DEFAULT_REPLY)
+        pieces = split_pieces(reply)
+        limit = max_tokens_of(body)
+        truncated = limit is not None and len(pieces) + (tool is not None) > limit
+        if truncated:
+            pieces, tool = pieces[: limit or 0], None
+        finish = "length" if truncated else ("tool_calls" if tool else "stop")
+        dialect = self.profile.dialect
+        echoed = body.get("model") if dialect == "ik_llamacpp" else None
+        return Plan(
+            dialect=dialect,
+            model=echoed if isinstance(echoed, str) else self.profile.model,
+            pieces=pieces,
+            tool_call=tool,
+            finish_reason="stop" if dialect == "ik_llamacpp" else finish,
+            prompt_tokens=estimate_tokens(prompt),
+            cached_tokens=max(cached, 0),
+            include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+            ctx_size=self.profile.ctx_size,
+        )
+
+    def delays(self, plan: Plan, behaviour: Behaviour) -> tuple[float, float]:
+        uncached = plan.prompt_tokens - plan.cached_tokens
+        first = uncached / self.profile.prefill_tps / self.speed
+        token = 1 / self.profile.decode_tps / self.speed
+        if behaviour.first_token_delay is not None:
+            first = behaviour.first_token_delay
+        if behaviour.token_delay is not None:
+            token = behaviour.token_delay
+        return first, token
+
+
+POST_PATHS = frozenset(
+    {
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/responses",
+        "/v1/messages",
+        "/v1/messages/count_tokens",
+        "/v1/embeddings",
+    }
+)
+
+
+def stream_steps(path: str, plan: Plan, prompt_ms: float, predicted_ms: float) -> Iterator[Step]:
+    if path == "/v1/completions":
+        return openai_wire.completion_stream(plan, prompt_ms, predicted_ms)
+    if path == "/v1/messages":
+        return other_wire.anthropic_stream(plan)
+    if path == "/v1/responses":
+        return other_wire.responses_stream(plan)
+    return openai_wire.chat_stream(plan, prompt_ms, predicted_ms)
+
+
+def whole_body(path: str, plan: Plan, prompt_ms: float, predicted_ms: float) -> dict[str, Any]:
+    if path == "/v1/completions":
+        return openai_wire.completion_body(plan, prompt_ms, predicted_ms)
+    if path == "/v1/messages":
+        return other_wire.anthropic_message(plan)
+    if path == "/v1/responses":
+        return other_wire.response_object(plan, "completed")
+    return openai_wire.chat_message(plan, prompt_ms, predicted_ms)
+
+
+def as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def common_prefix(a: str, b: str) -> int:
+    same = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        same += 1
+    return same

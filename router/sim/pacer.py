@@ -1,0 +1,65 @@
+"""Sending a simulated stream at its planned pace, stopping as soon as the client leaves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+from router.sim.asgi import send_start, stream_headers, wait_disconnect
+from router.sim.plan import Step
+from router.sim.script import Behaviour, Script
+
+Receive = Any
+Send = Any
+
+
+class DropConnection(Exception):
+    """Raised inside the app after the response started: the server then drops the socket."""
+
+
+class Pacer:
+    """Sends a stream's steps at the planned pace and stops as soon as the client leaves."""
+
+    def __init__(self, receive: Receive, first: float, token: float, behaviour: Behaviour):
+        self.receive = receive
+        self.delays = {"now": 0.0, "first": first, "token": token}
+        self.behaviour = behaviour
+
+    async def run(self, send: Send, steps: Iterator[Step], script: Script) -> None:
+        left = asyncio.ensure_future(wait_disconnect(self.receive))
+        try:
+            if await self.send_steps(send, steps, left):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                script.completed += 1
+            else:
+                script.record_abort()
+        finally:
+            left.cancel()
+
+    async def send_steps(
+        self, send: Send, steps: Iterator[Step], left: asyncio.Future[None]
+    ) -> bool:
+        started, tokens = False, 0
+        for pace, data in steps:
+            delay = self.delays[pace]
+            if delay and not await sleep_unless(left, delay):
+                return False
+            if pace != "now":
+                tokens += 1
+            if tokens == self.behaviour.stall_after:
+                await left
+                return False
+            if not started:
+                await send_start(send, 200, stream_headers())
+                started = True
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+            if tokens == self.behaviour.die_after:
+                raise DropConnection(f"scripted drop after {tokens} tokens")
+        return not left.done()
+
+
+async def sleep_unless(left: asyncio.Future[None], delay: float) -> bool:
+    """Sleep; False if the client disconnected meanwhile."""
+    done, _ = await asyncio.wait({left}, timeout=delay)
+    return not done

@@ -1,0 +1,55 @@
+"""What a simulated engine does next, and what it received: the scripting surface for tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """One request's behaviour. Fields left as None follow the engine's profile."""
+
+    status: int = 200
+    error: dict[str, Any] | None = None  # with status >= 400: this body, as the engine's JSON
+    reply: str | None = None
+    first_token_delay: float | None = None
+    token_delay: float | None = None
+    die_after: int | None = None  # drop the connection after this many token events
+    stall_after: int | None = None  # stop sending (but keep the connection) after this many
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+
+
+@dataclass
+class Script:
+    """Behaviours queued for the next requests, and a record of every request received."""
+
+    queue: deque[Behaviour] = field(default_factory=deque)
+    received: list[Received] = field(default_factory=list)
+    aborted: int = 0  # generations stopped because the client went away
+    completed: int = 0
+    changed: asyncio.Event | None = None
+
+    def push(self, *behaviours: Behaviour) -> None:
+        self.queue.extend(behaviours)
+
+    def next(self) -> Behaviour:
+        return self.queue.popleft() if self.queue else Behaviour()
+
+    def record_abort(self) -> None:
+        self.aborted += 1
+
+    def reset(self) -> None:
+        self.queue.clear()
+        self.received.clear()
+        self.aborted = 0
+        self.completed = 0

@@ -1,0 +1,145 @@
+"""Opening requests to a lane's engine, and the one place where httpx errors become ours."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from router.config import LaneConfig, Settings
+from router.errors import LaneUnreachable, UpstreamError, UpstreamTimeout
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# The client's credentials never go upstream; the lane's own key is sent instead.
+CLIENT_ONLY = frozenset({"host", "content-length", "authorization", "x-api-key", "api-key"})
+ROUTER_ONLY = frozenset({"x-lane", "accept-encoding", "cookie"})
+# Below llama.cpp's 5 s keep-alive, so a pooled connection is not reused as the server drops it.
+KEEPALIVE_EXPIRY = 4.0
+
+
+def forwarded_headers(
+    headers: Iterable[tuple[str, str]], api_key: str | None
+) -> list[tuple[str, str]]:
+    pairs = [(k.lower(), v) for k, v in headers]
+    dropped = HOP_BY_HOP | CLIENT_ONLY | ROUTER_ONLY | connection_tokens(pairs)
+    kept = [(k, v) for k, v in pairs if k not in dropped]
+    # Identity keeps the relayed bytes inspectable for metering; engines do not compress anyway.
+    kept.append(("accept-encoding", "identity"))
+    if api_key:
+        kept.append(("authorization", f"Bearer {api_key}"))
+    return kept
+
+
+def connection_tokens(pairs: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """Headers named in `Connection:` are hop-by-hop too (RFC 9110 section 7.6.1)."""
+    values = (v for k, v in pairs if k == "connection")
+    return frozenset(t.strip().lower() for v in values for t in v.split(",") if t.strip())
+
+
+def upstream_body(body: Mapping[str, Any], lane: LaneConfig, apply_defaults: bool) -> bytes:
+    """The client's body with `model` set to the lane's and the lane's defaults filled in."""
+    merged = merge_defaults(body, lane.request_defaults) if apply_defaults else dict(body)
+    merged["model"] = lane.model
+    return json.dumps(merged, ensure_ascii=False).encode()
+
+
+def merge_defaults(body: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge where the client's value wins at every level."""
+    merged = dict(body)
+    for key, default in defaults.items():
+        current = merged.get(key)
+        if key not in merged:
+            merged[key] = default
+        elif isinstance(current, dict) and isinstance(default, dict):
+            merged[key] = merge_defaults(current, default)
+    return merged
+
+
+@contextmanager
+def upstream_errors(lane: str, url: str) -> Iterator[None]:
+    try:
+        yield
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise LaneUnreachable(f"lane {lane!r} is unreachable at {url}: {describe(exc)}") from exc
+    except httpx.TimeoutException as exc:
+        raise UpstreamTimeout(f"lane {lane!r} at {url} timed out: {describe(exc)}") from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamError(f"lane {lane!r} at {url} failed: {describe(exc)}") from exc
+
+
+def describe(exc: httpx.HTTPError) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class Upstreams:
+    """One pooled, keep-alive HTTP client per lane, so lanes never wait on each other's pool."""
+
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
+        self.lanes = settings.lanes
+        self.clients = {name: lane_client(lane, transport) for name, lane in self.lanes.items()}
+        self.api_keys = {name: api_key(lane) for name, lane in self.lanes.items()}
+
+    async def open(
+        self, lane: str, path: str, headers: Iterable[tuple[str, str]], content: bytes
+    ) -> httpx.Response:
+        """Send a POST and return once the engine's status and headers arrived."""
+        config = self.lanes[lane]
+        client = self.clients[lane]
+        request = client.build_request(
+            "POST", path, headers=forwarded_headers(headers, self.api_keys[lane]), content=content
+        )
+        with upstream_errors(lane, config.base_url):
+            response = await client.send(request, stream=True)
+        # httpcore reads this dict when the body iteration starts: from here on the read
+        # timeout is the idle gap between chunks, not the wait for the first byte.
+        request.extensions["timeout"]["read"] = config.idle_timeout
+        return response
+
+    async def get(self, lane: str, path: str, wait: float) -> httpx.Response:
+        with upstream_errors(lane, self.lanes[lane].base_url):
+            return await self.clients[lane].get(path, timeout=wait)
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+
+def api_key(lane: LaneConfig) -> str | None:
+    """The lane's key, read from the environment variable the config names (never logged)."""
+    return os.environ.get(lane.api_key_env) if lane.api_key_env else None
+
+
+def lane_client(lane: LaneConfig, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        connect=lane.connect_timeout, read=lane.first_byte_timeout, write=30.0, pool=30.0
+    )
+    # No connection cap: hundreds of agent streams must never queue for a pool slot here;
+    # admission control per lane is a separate, explicit limit.
+    limits = httpx.Limits(
+        max_connections=None, max_keepalive_connections=256, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
+    return httpx.AsyncClient(
+        base_url=lane.base_url,
+        timeout=timeout,
+        limits=limits,
+        transport=transport,
+        trust_env=False,  # a desktop's HTTP_PROXY must not capture loopback engine traffic
+        follow_redirects=False,
+    )
