@@ -38,7 +38,7 @@ class LaneConfig(_Strict):
     connect_timeout: float = Field(default=3.0, gt=0)
     first_byte_timeout: float = Field(default=120.0, gt=0)
     idle_timeout: float = Field(default=60.0, gt=0)
-    api_key_env: str | None = None
+    api_key_env: str = ""  # the NAME of an environment variable; empty: send no key
     aliases: tuple[str, ...] = ()
     request_defaults: dict[str, Any] = Field(default_factory=dict)
 

@@ -26,5 +26,5 @@ def start_simulated_engines(
         engine = SimEngine(profile_for(name, lane), speed=speed)
         server = BackgroundServer(engine).start()
         servers.append(server)
-        lanes[name] = lane.model_copy(update={"base_url": server.url, "api_key_env": None})
+        lanes[name] = lane.model_copy(update={"base_url": server.url, "api_key_env": ""})
     return settings.model_copy(update={"lanes": lanes}), servers

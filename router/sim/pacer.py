@@ -28,8 +28,9 @@ class Pacer:
 
     async def run(self, send: Send, steps: Iterator[Step], script: Script) -> None:
         left = asyncio.ensure_future(wait_disconnect(self.receive))
+        script.sent = []
         try:
-            if await self.send_steps(send, steps, left):
+            if await self.send_steps(send, steps, left, script.sent):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 script.completed += 1
             else:
@@ -38,22 +39,22 @@ class Pacer:
             left.cancel()
 
     async def send_steps(
-        self, send: Send, steps: Iterator[Step], left: asyncio.Future[None]
+        self, send: Send, steps: Iterator[Step], left: asyncio.Future[None], sent: list[bytes]
     ) -> bool:
         started, tokens = False, 0
         for pace, data in steps:
+            if pace != "now" and tokens == self.behaviour.stall_after:
+                await left  # keep the connection open and silent until the client gives up
+                return False
             delay = self.delays[pace]
             if delay and not await sleep_unless(left, delay):
                 return False
-            if pace != "now":
-                tokens += 1
-            if tokens == self.behaviour.stall_after:
-                await left
-                return False
+            tokens += pace != "now"
             if not started:
                 await send_start(send, 200, stream_headers())
                 started = True
             await send({"type": "http.response.body", "body": data, "more_body": True})
+            sent.append(data)
             if tokens == self.behaviour.die_after:
                 raise DropConnection(f"scripted drop after {tokens} tokens")
         return not left.done()

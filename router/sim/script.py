@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +16,9 @@ class Behaviour:
     reply: str | None = None
     first_token_delay: float | None = None
     token_delay: float | None = None
+    # "Token events" are the paced ones: the first (after prefill) and each one after it.
     die_after: int | None = None  # drop the connection after this many token events
-    stall_after: int | None = None  # stop sending (but keep the connection) after this many
+    stall_after: int | None = None  # go silent (connection kept open) after this many
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +35,9 @@ class Script:
 
     queue: deque[Behaviour] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
+    sent: list[bytes] = field(default_factory=list)  # the body bytes of the latest stream
     aborted: int = 0  # generations stopped because the client went away
     completed: int = 0
-    changed: asyncio.Event | None = None
 
     def push(self, *behaviours: Behaviour) -> None:
         self.queue.extend(behaviours)
@@ -51,5 +51,6 @@ class Script:
     def reset(self) -> None:
         self.queue.clear()
         self.received.clear()
+        self.sent.clear()
         self.aborted = 0
         self.completed = 0

@@ -1,0 +1,88 @@
+"""Fixtures: simulated engines and lanerouter itself, each a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from router.app import create_app
+from router.config import LaneConfig, Settings, load_settings
+from router.serving import BackgroundServer
+from router.sim.engine import Profile, SimEngine
+from router.sim.script import Script
+
+# The user's lanes, paced 1000x faster so a 40-token answer takes milliseconds.
+PROFILES = {
+    "audit": Profile("llamacpp", "/srv/llama/models/qwen3-coder-next-bf16.gguf", 7.6, 117, 16384),
+    "chat": Profile("ik_llamacpp", "qwen3-coder-next-iq4_nl", 85, 1500, 65536),
+    "tools": Profile("vllm", "qwen3-coder-next-nvfp4", 80, 2500, 32768),
+}
+SPEED = 1000.0
+
+
+@dataclass
+class Engine:
+    sim: SimEngine
+    server: BackgroundServer
+
+    @property
+    def script(self) -> Script:
+        return self.sim.script
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture(scope="session")
+def engines() -> Iterator[dict[str, Engine]]:
+    started = {}
+    for lane, profile in PROFILES.items():
+        sim = SimEngine(profile, speed=SPEED)
+        started[lane] = Engine(sim, BackgroundServer(sim).start())
+    yield started
+    for engine in started.values():
+        engine.server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_scripts(engines: dict[str, Engine]) -> None:
+    for engine in engines.values():
+        engine.script.reset()
+
+
+def settings_for(
+    engines: dict[str, Engine], lanes: dict[str, dict[str, Any]] | None = None, **server: Any
+) -> Settings:
+    """Default settings, each lane pointed at its simulated engine, with optional overrides."""
+    base = load_settings(None)
+    updated: dict[str, LaneConfig] = {}
+    for name, lane in base.lanes.items():
+        changes = {"base_url": engines[name].url} | (lanes or {}).get(name, {})
+        updated[name] = lane.model_copy(update=changes)
+    config = base.server.model_copy(update=server)
+    return base.model_copy(update={"lanes": updated, "server": config})
+
+
+@pytest.fixture(scope="session")
+def router_url(engines: dict[str, Engine]) -> Iterator[str]:
+    server = BackgroundServer(create_app(settings_for(engines))).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def start_router() -> Iterator[Callable[[Settings], str]]:
+    """Start a lanerouter with custom settings; stopped when the test ends."""
+    servers: list[BackgroundServer] = []
+
+    def start(settings: Settings) -> str:
+        servers.append(BackgroundServer(create_app(settings)).start())
+        return servers[-1].url
+
+    yield start
+    for server in servers:
+        server.stop()

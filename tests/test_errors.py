@@ -1,0 +1,152 @@
+"""Bad input and failing engines: clear OpenAI-style errors, never a traceback, never a hang."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from conftest import Engine, settings_for
+from test_proxy import HELLO, post, stream_bytes
+
+from router.config import Settings
+from router.sim.script import Behaviour
+
+
+def assert_error(response: httpx.Response, status: int, code: str | int) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) >= {"message", "type", "code"}
+    assert error["code"] == code
+    assert "Traceback" not in response.text
+    return dict(error)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def last_event(stream: bytes) -> dict[str, Any]:
+    events = [e for e in stream.split(b"\n\n") if e.strip()]
+    assert events[-1].startswith(b"data: ")
+    return dict(json.loads(events[-1][len(b"data: ") :]))
+
+
+def test_malformed_json_is_400(router_url: str) -> None:
+    error = assert_error(
+        post(router_url, "/v1/chat/completions", b'{"messages": ['), 400, "invalid_json"
+    )
+    assert "not valid JSON" in error["message"]
+
+
+def test_non_object_json_is_400(router_url: str) -> None:
+    assert_error(post(router_url, "/v1/chat/completions", [1, 2]), 400, "invalid_json")
+
+
+def test_unknown_lane_header_is_400_listing_lanes(router_url: str) -> None:
+    error = assert_error(
+        post(router_url, "/v1/chat/completions", HELLO, **{"X-Lane": "gpu"}), 400, "unknown_lane"
+    )
+    assert "auto, audit, chat, tools" in error["message"]
+
+
+def test_body_over_limit_is_413(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    url = start_router(settings_for(engines, max_body_bytes=1000))
+    big = HELLO | {"messages": [{"role": "user", "content": "x" * 2000}]}
+    assert_error(post(url, "/v1/chat/completions", big), 413, "payload_too_large")
+    assert engines["chat"].script.received == []
+    # Chunked upload without Content-Length is cut off at the limit too.
+    chunks = iter([b'{"messages": [{"role": "user", "content": "', b"y" * 2000, b'"}]}'])
+    response = httpx.post(url + "/v1/chat/completions", content=chunks, timeout=10)
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_unreachable_lane_is_502_naming_it(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}"
+    url = start_router(settings_for(engines, {"audit": {"base_url": dead}}))
+    for stream in (False, True):
+        response = post(url, "/v1/chat/completions", HELLO | {"stream": stream, "model": "audit"})
+        error = assert_error(response, 502, "lane_unreachable")
+        assert "'audit'" in error["message"] and dead in error["message"]
+        assert response.headers["x-lane"] == "audit"
+        assert response.headers["x-route-reason"] == "model"
+
+
+def test_engine_error_passes_through(router_url: str, engines: dict[str, Engine]) -> None:
+    body = {
+        "error": {
+            "code": 400,
+            "message": "request (6024 tokens) exceeds the available context size (4096 tokens)",
+            "type": "exceed_context_size_error",
+        }
+    }
+    for stream in (False, True):
+        engines["audit"].script.push(Behaviour(status=400, error=body))
+        response = post(
+            router_url, "/v1/chat/completions", HELLO | {"stream": stream}, **{"X-Lane": "audit"}
+        )
+        assert response.status_code == 400
+        assert response.json() == body
+        assert response.headers["x-lane"] == "audit"
+
+
+def test_stream_that_dies_midway_ends_with_sse_error(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    engines["chat"].script.push(Behaviour(die_after=4))
+    body = HELLO | {"max_tokens": 100}
+    response, received = stream_bytes(router_url, "/v1/chat/completions", body)
+    assert response.status_code == 200
+    sent = b"".join(engines["chat"].script.sent)
+    assert received.startswith(sent)
+    error = last_event(received)["error"]
+    assert error["type"] == "upstream_error"
+    assert "'chat'" in error["message"]
+    assert b"[DONE]" not in received
+
+
+def test_stalled_stream_hits_idle_timeout(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    url = start_router(settings_for(engines, {"chat": {"idle_timeout": 0.3}}))
+    engines["chat"].script.push(Behaviour(stall_after=3))
+    response, received = stream_bytes(url, "/v1/chat/completions", HELLO | {"max_tokens": 50})
+    assert response.status_code == 200  # committed before the stall: the error is in-stream
+    assert received.startswith(b"".join(engines["chat"].script.sent))
+    assert last_event(received)["error"]["code"] == "upstream_timeout"
+
+
+def test_slow_first_token_is_not_an_idle_timeout(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    lanes = {"audit": {"idle_timeout": 0.2, "first_byte_timeout": 10.0}}
+    url = start_router(settings_for(engines, lanes))
+    # llama.cpp sends no headers until its first token: a long prefill is silence.
+    engines["audit"].script.push(Behaviour(first_token_delay=0.6))
+    response, received = stream_bytes(url, "/v1/chat/completions", HELLO, **{"X-Lane": "audit"})
+    assert response.status_code == 200
+    assert received.endswith(b"data: [DONE]\n\n")
+
+
+def test_first_byte_timeout_is_504(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    url = start_router(settings_for(engines, {"audit": {"first_byte_timeout": 0.2}}))
+    engines["audit"].script.push(Behaviour(first_token_delay=2.0))
+    response = post(url, "/v1/chat/completions", HELLO | {"stream": True, "model": "audit"})
+    assert_error(response, 504, "upstream_timeout")
+    assert response.headers["x-lane"] == "audit"
+
+
+def test_unknown_path_and_wrong_method(router_url: str) -> None:
+    assert_error(httpx.get(router_url + "/v1/nope"), 404, "not_found")
+    assert_error(httpx.get(router_url + "/v1/chat/completions"), 405, "method_not_allowed")

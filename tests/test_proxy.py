@@ -1,0 +1,168 @@
+"""lanerouter between a client and simulated engines, all on real loopback sockets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from conftest import Engine, settings_for
+
+from router.config import Settings
+
+HELLO = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 12}
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def post(url: str, path: str, body: Any, **headers: str) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return httpx.post(url + path, content=content, headers=headers, timeout=10)
+
+
+def stream_bytes(
+    url: str, path: str, body: dict[str, Any], **headers: str
+) -> tuple[httpx.Response, bytes]:
+    with httpx.stream(
+        "POST", url + path, json=body | {"stream": True}, headers=headers, timeout=10
+    ) as response:
+        return response, b"".join(response.iter_raw())
+
+
+@pytest.mark.parametrize("lane", ["audit", "chat", "tools"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/chat/completions", HELLO),
+        ("/v1/chat/completions", HELLO | {"stream_options": {"include_usage": True}}),
+        ("/v1/completions", {"prompt": "def add(a, b):", "max_tokens": 10}),
+        ("/v1/messages", HELLO),
+        ("/v1/responses", {"input": "hello", "max_output_tokens": 10}),
+    ],
+    ids=["chat", "chat-usage", "completions", "anthropic", "responses"],
+)
+def test_stream_is_relayed_byte_for_byte(
+    router_url: str, engines: dict[str, Engine], lane: str, path: str, body: dict[str, Any]
+) -> None:
+    response, received = stream_bytes(router_url, path, body, **{"X-Lane": lane})
+    assert response.status_code == 200
+    assert received == b"".join(engines[lane].script.sent)
+    assert received.count(b"\n\n") >= 5
+    assert response.headers["x-lane"] == lane
+    assert response.headers["x-route-reason"] == "header"
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
+    assert response.headers["content-type"].startswith("text/event-stream")
+
+
+def test_tools_stream_carries_tool_call_deltas(router_url: str) -> None:
+    body = {"messages": [{"role": "user", "content": "weather in Paris?"}], "tools": [WEATHER]}
+    response, received = stream_bytes(router_url, "/v1/chat/completions", body)
+    assert response.headers["x-lane"] == "tools"
+    assert response.headers["x-route-reason"] == "tools"
+    assert b'"tool_calls":[{"id":"chatcmpl-tool-' in received
+    assert b'"finish_reason":"tool_calls"' in received
+
+
+def test_non_streaming_answer_and_headers(router_url: str, engines: dict[str, Engine]) -> None:
+    response = post(router_url, "/v1/chat/completions", HELLO | {"model": "audit"})
+    assert response.status_code == 200
+    assert response.headers["x-lane"] == "audit"
+    assert response.headers["x-route-reason"] == "model"
+    assert response.headers["content-type"].startswith("application/json")
+    answer = response.json()
+    assert answer["choices"][0]["message"]["content"]
+    assert answer["timings"]["predicted_n"] == answer["usage"]["completion_tokens"]
+
+
+def test_upstream_body_gets_lane_model_and_defaults_only(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    body = {
+        "model": "gpt-4o",
+        "messages": HELLO["messages"],
+        "temperature": 0.2,
+        "seed": 7,
+        "chat_template_kwargs": {"foo": 1},
+    }
+    post(router_url, "/v1/chat/completions", body, **{"X-Lane": "tools"})
+    sent = engines["tools"].script.received[-1].body
+    assert sent is not None
+    assert sent["model"] == "qwen3-coder-next-nvfp4"
+    # The lane default fills in what the client left out; the client's own keys win.
+    assert sent["chat_template_kwargs"] == {"foo": 1, "enable_thinking": False}
+    rest = {k: v for k, v in sent.items() if k not in ("model", "chat_template_kwargs")}
+    assert rest == {"messages": HELLO["messages"], "temperature": 0.2, "seed": 7}
+
+
+def test_client_value_beats_lane_default(router_url: str, engines: dict[str, Engine]) -> None:
+    body = HELLO | {"chat_template_kwargs": {"enable_thinking": True}}
+    post(router_url, "/v1/chat/completions", body, **{"X-Lane": "tools"})
+    sent = engines["tools"].script.received[-1].body
+    assert sent is not None and sent["chat_template_kwargs"] == {"enable_thinking": True}
+
+
+def test_defaults_not_added_to_embeddings(router_url: str, engines: dict[str, Engine]) -> None:
+    response = post(router_url, "/v1/embeddings", {"input": ["a", "b"]}, **{"X-Lane": "tools"})
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == 2
+    assert engines["tools"].script.received[-1].body == {
+        "input": ["a", "b"],
+        "model": "qwen3-coder-next-nvfp4",
+    }
+
+
+def test_client_credentials_never_go_upstream(router_url: str, engines: dict[str, Engine]) -> None:
+    post(
+        router_url,
+        "/v1/chat/completions",
+        HELLO,
+        Authorization="Bearer sk-client-secret",
+        **{"X-Api-Key": "sk-ant-client", "Cookie": "session=1", "X-Custom": "kept"},
+    )
+    headers = engines["chat"].script.received[-1].headers
+    assert "authorization" not in headers
+    assert "x-api-key" not in headers
+    assert "cookie" not in headers
+    assert "x-lane" not in headers
+    assert headers["x-custom"] == "kept"
+    assert headers["host"] == engines["chat"].url.removeprefix("http://")
+
+
+def test_lane_key_is_sent_instead(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("CHAT_KEY_FOR_TEST", "lane-secret")
+    url = start_router(settings_for(engines, {"chat": {"api_key_env": "CHAT_KEY_FOR_TEST"}}))
+    post(url, "/v1/chat/completions", HELLO, Authorization="Bearer sk-client-secret")
+    assert engines["chat"].script.received[-1].headers["authorization"] == "Bearer lane-secret"
+
+
+def test_hop_by_hop_headers_are_dropped(router_url: str, engines: dict[str, Engine]) -> None:
+    post(
+        router_url,
+        "/v1/chat/completions",
+        HELLO,
+        Connection="keep-alive, X-Private",
+        **{"X-Private": "1", "Te": "trailers", "Upgrade": "h2c"},
+    )
+    headers = engines["chat"].script.received[-1].headers
+    assert not {"x-private", "te", "upgrade"} & set(headers)
+
+
+def test_query_free_paths_and_count_tokens(router_url: str, engines: dict[str, Engine]) -> None:
+    response = post(router_url, "/v1/messages/count_tokens", HELLO, **{"X-Lane": "audit"})
+    assert response.status_code == 200
+    assert response.json()["input_tokens"] > 0
+    assert engines["audit"].script.received[-1].path == "/v1/messages/count_tokens"

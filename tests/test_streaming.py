@@ -1,0 +1,69 @@
+"""Streaming behaviour a user feels: events arrive as the engine makes them; leaving frees it."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from conftest import Engine
+from test_proxy import HELLO
+
+from router.sim.script import Behaviour
+
+LONG_REPLY = " ".join(f"word{i}" for i in range(200))
+
+
+def test_events_reach_the_client_one_at_a_time(router_url: str, engines: dict[str, Engine]) -> None:
+    script = engines["chat"].script
+    script.push(Behaviour(reply="one two three four five six", token_delay=0.15))
+    chunks: list[bytes] = []
+    # (events the client has, events the engine has sent) at each paced content event
+    progress: list[tuple[int, int]] = []
+    body = HELLO | {"stream": True}
+    with httpx.stream("POST", router_url + "/v1/chat/completions", json=body, timeout=10) as r:
+        for chunk in r.iter_raw():
+            chunks.append(chunk)
+            if b'"content":"' in chunk:
+                progress.append((b"".join(chunks).count(b"\n\n"), len(script.sent)))
+    # Content events are 150 ms apart at the engine; each must reach the client on its own,
+    # before the engine has produced the next one (no batching, no buffering).
+    assert len(progress) == 6, chunks
+    assert all(c.count(b"\n\n") == 1 for c in chunks if b'"content":"' in c)
+    for client_has, engine_sent in progress[1:-1]:
+        assert client_has == engine_sent, progress
+    assert b"".join(chunks) == b"".join(script.sent)
+
+
+def test_client_disconnect_closes_the_engine_stream(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    script = engines["audit"].script
+    script.push(Behaviour(reply=LONG_REPLY, token_delay=0.05))
+    body = HELLO | {"stream": True, "max_tokens": 500}
+    headers = {"X-Lane": "audit"}
+    url = router_url + "/v1/chat/completions"
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=10) as response:
+        for count, _ in enumerate(response.iter_raw()):
+            if count == 2:
+                break
+    # The engine sees its connection close long before the 10 s the answer would take.
+    deadline = time.monotonic() + 5
+    while script.aborted == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert script.aborted == 1
+    assert script.completed == 0
+    assert len(script.sent) < 50
+
+
+def test_single_slot_engine_is_free_for_the_next_request(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    script = engines["audit"].script
+    script.push(Behaviour(reply=LONG_REPLY, token_delay=0.05))
+    url = router_url + "/v1/chat/completions"
+    body = HELLO | {"stream": True, "max_tokens": 500, "model": "audit"}
+    with httpx.stream("POST", url, json=body, timeout=10) as response:
+        next(response.iter_raw())
+    second = httpx.post(url, json=HELLO | {"model": "audit"}, timeout=10)
+    assert second.status_code == 200
+    assert script.completed == 1  # only the second one ran to its end
