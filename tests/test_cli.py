@@ -1,0 +1,95 @@
+"""The `lanerouter` command as a newcomer meets it: help text and the no-engine demo."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lanerouter(*args: str) -> list[str]:
+    script = shutil.which("lanerouter")
+    return [script, *args] if script else [sys.executable, "-m", "router", *args]
+
+
+def test_help_explains_the_product_and_commands() -> None:
+    top = subprocess.run(lanerouter("--help"), capture_output=True, text=True, check=True)
+    assert "serve" in top.stdout
+    assert "tools -> tools" in top.stdout
+    serve = subprocess.run(
+        lanerouter("serve", "--help"), capture_output=True, text=True, check=True
+    )
+    for flag in ("--config", "--host", "--port", "--demo", "--demo-speed"):
+        assert flag in serve.stdout
+    assert "X-Lane" in serve.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def demo() -> Iterator[str]:
+    port = free_port()
+    command = lanerouter("serve", "--demo", "--demo-speed", "50", "--port", str(port))
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+
+
+def wait_ready(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the demo did not become ready")
+
+
+def test_demo_serves_every_lane_with_no_engine(demo: str) -> None:
+    client = openai.OpenAI(base_url=demo + "/v1", api_key="none", max_retries=0)
+    ready = httpx.get(demo + "/readyz").json()
+    assert {name: lane["state"] for name, lane in ready["lanes"].items()} == {
+        "audit": "ready",
+        "chat": "ready",
+        "tools": "ready",
+    }
+    for lane, expected_model in [
+        ("chat", "qwen3-coder-next-iq4_nl"),
+        ("tools", "qwen3-coder-next-nvfp4"),
+    ]:
+        raw = client.chat.completions.with_raw_response.create(
+            model=lane, messages=[{"role": "user", "content": "hi"}], max_tokens=5
+        )
+        assert raw.headers["x-lane"] == lane
+        assert raw.parse().model == expected_model
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
+    assert command in readme
+    assert command.replace("pip install", "pip install -q") in ci
