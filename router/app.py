@@ -62,8 +62,10 @@ def proxy_handler(
         route = choose_lane(table, classify(body), request.headers.get("x-lane"))
         lane = settings.lanes[route.lane]
         content = upstream_body(body, lane, apply_defaults)
+        query = request.url.query
+        target = f"{path}?{query}" if query else path
         try:
-            upstream = await upstreams.open(route.lane, path, request.headers.items(), content)
+            upstream = await upstreams.open(route.lane, target, request.headers.items(), content)
         except RouterError as exc:
             exc.headers = route_headers(route)
             raise

@@ -97,13 +97,13 @@ class Upstreams:
         self.api_keys = {name: api_key(lane) for name, lane in self.lanes.items()}
 
     async def open(
-        self, lane: str, path: str, headers: Iterable[tuple[str, str]], content: bytes
+        self, lane: str, target: str, headers: Iterable[tuple[str, str]], content: bytes
     ) -> httpx.Response:
-        """Send a POST and return once the engine's status and headers arrived."""
+        """POST to `target` (path and query) and return once status and headers arrived."""
         config = self.lanes[lane]
         client = self.clients[lane]
         request = client.build_request(
-            "POST", path, headers=forwarded_headers(headers, self.api_keys[lane]), content=content
+            "POST", target, headers=forwarded_headers(headers, self.api_keys[lane]), content=content
         )
         with upstream_errors(lane, config.base_url):
             response = await client.send(request, stream=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def lanerouter(*args: str) -> list[str]:
-    script = shutil.which("lanerouter")
-    return [script, *args] if script else [sys.executable, "-m", "router", *args]
+    """The console script installed beside this Python (the one under test), else -m router."""
+    script = Path(sys.executable).parent / "lanerouter"
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "router", *args]
 
 
 def test_help_explains_the_product_and_commands() -> None:

@@ -166,3 +166,19 @@ def test_query_free_paths_and_count_tokens(router_url: str, engines: dict[str, E
     assert response.status_code == 200
     assert response.json()["input_tokens"] > 0
     assert engines["audit"].script.received[-1].path == "/v1/messages/count_tokens"
+
+
+def test_query_string_is_forwarded(router_url: str, engines: dict[str, Engine]) -> None:
+    # Claude-Code-style agents post to /v1/messages?beta=true.
+    response = post(router_url, "/v1/messages?beta=true", HELLO, **{"X-Lane": "tools"})
+    assert response.status_code == 200
+    received = engines["tools"].script.received[-1]
+    assert (received.path, received.query) == ("/v1/messages", "beta=true")
+
+
+def test_upstream_connections_are_kept_alive(router_url: str, engines: dict[str, Engine]) -> None:
+    for _ in range(3):
+        post(router_url, "/v1/chat/completions", HELLO, **{"X-Lane": "audit"})
+        stream_bytes(router_url, "/v1/chat/completions", HELLO, **{"X-Lane": "audit"})
+    ports = {r.client_port for r in engines["audit"].script.received}
+    assert len(ports) == 1, ports

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from router.sim import openai_wire, other_wire
+from router.sim import llama_wire, other_wire, vllm_wire
 from router.sim.asgi import error, lifespan, parse_json, read_body, send_health, send_json
 from router.sim.pacer import Pacer
 from router.sim.plan import (
@@ -55,7 +55,9 @@ class SimEngine:
         raw = await read_body(receive)
         body = parse_json(raw)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        self.script.received.append(Received(method, path, headers, body))
+        query = scope["query_string"].decode("latin-1")
+        port = scope["client"][1] if scope.get("client") else 0
+        self.script.received.append(Received(method, path, query, port, headers, body))
         if method == "GET":
             await self.get(path, send)
         elif method == "POST" and path in POST_PATHS and body is not None:
@@ -149,23 +151,29 @@ POST_PATHS = frozenset(
 
 
 def stream_steps(path: str, plan: Plan, prompt_ms: float, predicted_ms: float) -> Iterator[Step]:
+    vllm = plan.dialect == "vllm"
     if path == "/v1/completions":
-        return openai_wire.completion_stream(plan, prompt_ms, predicted_ms)
+        stream = vllm_wire.completion_stream if vllm else llama_wire.completion_stream
+        return stream(plan, prompt_ms, predicted_ms)
     if path == "/v1/messages":
         return other_wire.anthropic_stream(plan)
     if path == "/v1/responses":
         return other_wire.responses_stream(plan)
-    return openai_wire.chat_stream(plan, prompt_ms, predicted_ms)
+    chat = vllm_wire.chat_stream if vllm else llama_wire.chat_stream
+    return chat(plan, prompt_ms, predicted_ms)
 
 
 def whole_body(path: str, plan: Plan, prompt_ms: float, predicted_ms: float) -> dict[str, Any]:
+    vllm = plan.dialect == "vllm"
     if path == "/v1/completions":
-        return openai_wire.completion_body(plan, prompt_ms, predicted_ms)
+        body = vllm_wire.completion_body if vllm else llama_wire.completion_body
+        return body(plan, prompt_ms, predicted_ms)
     if path == "/v1/messages":
         return other_wire.anthropic_message(plan)
     if path == "/v1/responses":
         return other_wire.response_object(plan, "completed")
-    return openai_wire.chat_message(plan, prompt_ms, predicted_ms)
+    message = vllm_wire.chat_message if vllm else llama_wire.chat_message
+    return message(plan, prompt_ms, predicted_ms)
 
 
 def as_list(value: object) -> list[Any]:

@@ -7,8 +7,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from router.sim.openai_wire import dumps
 from router.sim.plan import Pace, Plan, Step
+from router.sim.wire import dumps
 
 
 def event(name: str, data: dict[str, Any]) -> bytes:

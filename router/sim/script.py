@@ -25,6 +25,8 @@ class Behaviour:
 class Received:
     method: str
     path: str
+    query: str
+    client_port: int  # the same port on two requests means a reused keep-alive connection
     headers: dict[str, str]
     body: dict[str, Any] | None
 

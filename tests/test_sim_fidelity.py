@@ -1,0 +1,140 @@
+"""The simulated engines must speak like the real ones: their events have the same shape as
+the raw captures of real llama.cpp, ik_llama.cpp and vLLM servers in ../shared/reference/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from router.sim.engine import Profile, SimEngine
+from router.sim.plan import Dialect
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+pytestmark = pytest.mark.skipif(
+    not REFERENCE.is_dir(), reason=f"engine captures not found at {REFERENCE}"
+)
+
+
+def capture_events(name: str) -> list[dict[str, Any]]:
+    lines = (REFERENCE / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: {")]
+
+
+def shape(event: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+    choice = (event.get("choices") or [{}])[0]
+    return (
+        tuple(event),
+        tuple(choice),
+        tuple(choice.get("delta") or ()),
+        tuple(event.get("timings") or ()),
+    )
+
+
+def distinct(shapes: list[tuple[tuple[str, ...], ...]]) -> list[tuple[tuple[str, ...], ...]]:
+    return list(dict.fromkeys(shapes))
+
+
+def simulate(dialect: Dialect, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run one request through the engine's ASGI app directly and collect its SSE events."""
+    engine = SimEngine(Profile(dialect, "m", 1e6, 1e6), speed=1.0)
+    sent: list[bytes] = []
+    request = json.dumps(body).encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "headers": [],
+        "query_string": b"",
+        "client": ("127.0.0.1", 1),
+    }
+    messages = [{"type": "http.request", "body": request, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message.get("body", b""))
+
+    asyncio.run(engine(scope, receive, send))
+    lines = b"".join(sent).decode().splitlines()
+    return [json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: {")]
+
+
+CHAT = {
+    "messages": [{"role": "user", "content": "Write one sentence about the sea."}],
+    "stream": True,
+}
+CASES = [
+    ("llamacpp", "llamacpp/chat_stream.txt", "/v1/chat/completions", CHAT | {"max_tokens": 4}),
+    (
+        "llamacpp",
+        "llamacpp/chat_stream_include_usage.txt",
+        "/v1/chat/completions",
+        CHAT | {"max_tokens": 4, "stream_options": {"include_usage": True}},
+    ),
+    (
+        "llamacpp",
+        "llamacpp/completions_stream.txt",
+        "/v1/completions",
+        {"prompt": "The sea is", "max_tokens": 4, "stream": True},
+    ),
+    ("ik_llamacpp", "ik_llama/chat_stream.txt", "/v1/chat/completions", CHAT | {"max_tokens": 4}),
+    (
+        "ik_llamacpp",
+        "ik_llama/chat_stream_include_usage.txt",
+        "/v1/chat/completions",
+        CHAT | {"max_tokens": 4, "stream_options": {"include_usage": True}},
+    ),
+    (
+        "vllm",
+        "vllm/chat_stream_thinking_off.txt",
+        "/v1/chat/completions",
+        CHAT | {"max_tokens": 4, "stream_options": {"include_usage": True}},
+    ),
+    (
+        "vllm",
+        "vllm/completions_stream_include_usage.txt",
+        "/v1/completions",
+        {
+            "prompt": "def hello():",
+            "max_tokens": 4,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("dialect", "capture", "path", "body"), CASES, ids=[c[1] for c in CASES])
+def test_stream_events_have_the_captured_shapes(
+    dialect: Dialect, capture: str, path: str, body: dict[str, Any]
+) -> None:
+    real = distinct([shape(e) for e in capture_events(capture)])
+    simulated = distinct([shape(e) for e in simulate(dialect, path, body)])
+    # vLLM's usage event gains prompt_tokens_details with --enable-prompt-tokens-details.
+    assert simulated == real
+
+
+@pytest.mark.parametrize(
+    ("dialect", "capture"),
+    [
+        ("llamacpp", "llamacpp/chat_stream_include_usage.txt"),
+        ("ik_llamacpp", "ik_llama/chat_stream_include_usage.txt"),
+        ("vllm", "vllm/prefix_cache_stream_3rd.txt"),
+    ],
+)
+def test_usage_has_the_captured_keys(dialect: Dialect, capture: str) -> None:
+    body = CHAT | {"max_tokens": 4, "stream_options": {"include_usage": True}}
+    [real] = [e["usage"] for e in capture_events(capture) if "usage" in e]
+    [simulated] = [
+        e["usage"] for e in simulate(dialect, "/v1/chat/completions", body) if "usage" in e
+    ]
+    assert list(simulated) == list(real)
+    assert list(simulated["prompt_tokens_details"]) == list(real["prompt_tokens_details"])
