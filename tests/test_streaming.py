@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -67,3 +68,23 @@ def test_single_slot_engine_is_free_for_the_next_request(
     second = httpx.post(url, json=HELLO | {"model": "audit"}, timeout=10)
     assert second.status_code == 200
     assert script.completed == 1  # only the second one ran to its end
+
+
+async def test_hundreds_of_streams_never_wait_for_a_pool_slot(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    script = engines["tools"].script
+    streams = 150  # past httpx's default pool of 100 connections
+    script.push(*[Behaviour(reply="a b c", first_token_delay=0.5, token_delay=0.05)] * streams)
+    body = HELLO | {"stream": True, "model": "tools"}
+    limits = httpx.Limits(max_connections=None)
+
+    async def one(client: httpx.AsyncClient) -> bytes:
+        async with client.stream("POST", "/v1/chat/completions", json=body) as response:
+            return b"".join([chunk async for chunk in response.aiter_raw()])
+
+    async with httpx.AsyncClient(base_url=router_url, limits=limits, timeout=30) as client:
+        results = await asyncio.gather(*(one(client) for _ in range(streams)))
+    assert all(r.endswith(b"data: [DONE]\n\n") for r in results)
+    # All of them were at the engine at once: none queued behind a proxy pool.
+    assert script.peak_in_flight == streams

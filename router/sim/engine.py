@@ -84,6 +84,15 @@ class SimEngine:
             )
             await send_json(send, behaviour.status, behaviour.error or message)
             return
+        self.script.started()
+        try:
+            await self.generate(path, body, behaviour, receive, send)
+        finally:
+            self.script.in_flight -= 1
+
+    async def generate(
+        self, path: str, body: dict[str, Any], behaviour: Behaviour, receive: Receive, send: Send
+    ) -> None:
         plan = self.plan(path, body, behaviour)
         first_delay, token_delay = self.delays(plan, behaviour)
         prompt_ms, predicted_ms = first_delay * 1000, token_delay * plan.completion_tokens * 1000

@@ -40,6 +40,12 @@ class Script:
     sent: list[bytes] = field(default_factory=list)  # the body bytes of the latest stream
     aborted: int = 0  # generations stopped because the client went away
     completed: int = 0
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+    def started(self) -> None:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     def push(self, *behaviours: Behaviour) -> None:
         self.queue.extend(behaviours)
@@ -54,5 +60,4 @@ class Script:
         self.queue.clear()
         self.received.clear()
         self.sent.clear()
-        self.aborted = 0
-        self.completed = 0
+        self.aborted = self.completed = self.in_flight = self.peak_in_flight = 0
