@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ PROXIED_ENDPOINTS = {
     "/v1/messages/count_tokens": False,
 }
 Handler = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger("lanerouter")
 
 
 def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> FastAPI:
@@ -46,7 +48,9 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
     app = FastAPI(title="lanerouter", lifespan=lifespan, docs_url=None, redoc_url=None)
     for path, apply_defaults in PROXIED_ENDPOINTS.items():
         handler = proxy_handler(settings, table, clients, path, apply_defaults)
-        app.add_api_route(path, handler, methods=["POST"], include_in_schema=False)
+        # Like llama-server, also answer clients whose base URL lacks the /v1.
+        for served in (path, path.removeprefix("/v1")):
+            app.add_api_route(served, handler, methods=["POST"], include_in_schema=False)
     add_info_routes(app, table, clients)
     add_error_handlers(app)
     return app
@@ -68,21 +72,29 @@ def proxy_handler(
             upstream = await upstreams.open(route.lane, target, request.headers.items(), content)
         except RouterError as exc:
             exc.headers = route_headers(route)
+            log.warning("%s -> %s (%s): %s", path, route.lane, route.reason, exc.message)
             raise
+        log.info("%s -> %s (%s) %d", path, route.lane, route.reason, upstream.status_code)
         return await relay(upstream, route, lane.base_url)
 
     return handle
 
 
 def add_info_routes(app: FastAPI, table: RouteTable, upstreams: Upstreams) -> None:
+    started = int(time.time())
+
+    def model_entry(model_id: str) -> dict[str, object]:
+        return {"id": model_id, "object": "model", "created": started, "owned_by": "lanerouter"}
+
     @app.get("/v1/models", include_in_schema=False)
     async def models() -> JSONResponse:
-        created = int(time.time())
-        data = [
-            {"id": model_id, "object": "model", "created": created, "owned_by": "lanerouter"}
-            for model_id in table.listed_ids
-        ]
-        return JSONResponse({"object": "list", "data": data})
+        return JSONResponse({"object": "list", "data": [model_entry(m) for m in table.listed_ids]})
+
+    @app.get("/v1/models/{model_id:path}", include_in_schema=False)
+    async def model(model_id: str) -> JSONResponse:
+        if model_id not in table.listed_ids:
+            raise HTTPException(404, f"model {model_id!r} not found; see GET /v1/models")
+        return JSONResponse(model_entry(model_id))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

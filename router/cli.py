@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,10 +76,14 @@ def serve(args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"server": server})
     if args.demo:
         settings, _engines = start_simulated_engines(settings, speed=args.demo_speed)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is ours
     for name, lane in settings.lanes.items():
-        print(f"lanerouter: lane {name:<8} -> {lane.base_url} ({lane.engine})", file=sys.stderr)
+        logging.info("lane %-6s -> %s (%s)", name, lane.base_url, lane.engine)
     app = create_app(settings)
-    uvicorn.run(app, host=server.host, port=server.port, log_level=args.log_level)
+    # lanerouter logs each routed request itself (path -> lane (reason) status); uvicorn's
+    # access log would repeat it, and the demo engines' lines with it.
+    uvicorn.run(app, host=server.host, port=server.port, log_level=args.log_level, access_log=False)
     return 0
 
 

@@ -11,8 +11,11 @@ import httpx
 from conftest import Engine, settings_for
 from test_proxy import HELLO, post, stream_bytes
 
+from router.app import create_app
 from router.config import Settings
+from router.serving import BackgroundServer
 from router.sim.script import Behaviour
+from router.upstream import Upstreams
 
 
 def assert_error(response: httpx.Response, status: int, code: str | int) -> dict[str, Any]:
@@ -150,3 +153,21 @@ def test_first_byte_timeout_is_504(
 def test_unknown_path_and_wrong_method(router_url: str) -> None:
     assert_error(httpx.get(router_url + "/v1/nope"), 404, "not_found")
     assert_error(httpx.get(router_url + "/v1/chat/completions"), 405, "method_not_allowed")
+
+
+class ExplodingUpstreams(Upstreams):
+    async def open(self, *args: Any, **kwargs: Any) -> httpx.Response:
+        raise RuntimeError("internal detail that must not leak")
+
+
+def test_internal_error_is_plain_500_without_traceback(engines: dict[str, Engine]) -> None:
+    settings = settings_for(engines)
+    app = create_app(settings, upstreams=ExplodingUpstreams(settings))
+    server = BackgroundServer(app, log_level="critical").start()
+    try:
+        response = post(server.url, "/v1/chat/completions", HELLO)
+    finally:
+        server.stop()
+    error = assert_error(response, 500, "internal_error")
+    assert "internal detail" not in response.text
+    assert error["type"] == "server_error"

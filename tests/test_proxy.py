@@ -182,3 +182,16 @@ def test_upstream_connections_are_kept_alive(router_url: str, engines: dict[str,
         stream_bytes(router_url, "/v1/chat/completions", HELLO, **{"X-Lane": "audit"})
     ports = {r.client_port for r in engines["audit"].script.received}
     assert len(ports) == 1, ports
+
+
+def test_paths_without_v1_prefix(router_url: str, engines: dict[str, Engine]) -> None:
+    response = post(router_url, "/chat/completions", HELLO, **{"X-Lane": "tools"})
+    assert response.status_code == 200
+    assert engines["tools"].script.received[-1].path == "/v1/chat/completions"
+
+
+def test_model_lookup(router_url: str) -> None:
+    assert httpx.get(router_url + "/v1/models/qwen3-coder-next:audit").json()["id"] == (
+        "qwen3-coder-next:audit"
+    )
+    assert httpx.get(router_url + "/v1/models/gpt-4o").status_code == 404
