@@ -70,12 +70,12 @@ def proxy_handler(
         target = f"{path}?{query}" if query else path
         try:
             upstream = await upstreams.open(route.lane, target, request.headers.items(), content)
+            log.info("%s -> %s (%s) %d", path, route.lane, route.reason, upstream.status_code)
+            return await relay(upstream, route, lane.base_url)
         except RouterError as exc:
             exc.headers = route_headers(route)
             log.warning("%s -> %s (%s): %s", path, route.lane, route.reason, exc.message)
             raise
-        log.info("%s -> %s (%s) %d", path, route.lane, route.reason, upstream.status_code)
-        return await relay(upstream, route, lane.base_url)
 
     return handle
 
