@@ -1,24 +1,23 @@
-"""Wiring: request -> classify -> choose lane -> upstream -> relay. No routing rules live here."""
+"""Wiring only: settings, clients, recorder and routes. No routing rules or relay logic here."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from router.body import read_json_object
 from router.config import Settings
 from router.errors import RouterError, error_body, error_json
 from router.health import probe_all
-from router.intent import classify
-from router.relay import relay, route_headers
-from router.routing import RouteTable, build_route_table, choose_lane
-from router.upstream import Upstreams, upstream_body
+from router.proxy import Proxy
+from router.recorder import Recorder
+from router.routing import RouteTable, build_route_table
+from router.upstream import Upstreams
 
 # Endpoint -> whether the lane's request defaults apply (they are generation parameters).
 PROXIED_ENDPOINTS = {
@@ -30,57 +29,51 @@ PROXIED_ENDPOINTS = {
     "/v1/messages/count_tokens": False,
 }
 Handler = Callable[[Request], Awaitable[Response]]
-log = logging.getLogger("lanerouter")
 
 
-def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> FastAPI:
-    """The ASGI app. `upstreams` is injectable so tests can hand in their own transport."""
+def create_app(
+    settings: Settings,
+    *,
+    upstreams: Upstreams | None = None,
+    registry: CollectorRegistry | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> FastAPI:
+    """The ASGI app. Clients, metrics registry and clock are injectable for tests."""
     table = build_route_table(settings)
     owned = upstreams is None
     clients = upstreams if upstreams is not None else Upstreams(settings)
+    registry = registry if registry is not None else CollectorRegistry()
+    recorder = Recorder(settings, registry, clock)
+    proxy = Proxy(settings, table, clients, recorder)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        recorder.close()
         if owned:
             await clients.aclose()
 
     app = FastAPI(title="lanerouter", lifespan=lifespan, docs_url=None, redoc_url=None)
     for path, apply_defaults in PROXIED_ENDPOINTS.items():
-        handler = proxy_handler(settings, table, clients, path, apply_defaults)
+        handler = proxy_route(proxy, path, apply_defaults)
         # Like llama-server, also answer clients whose base URL lacks the /v1.
         for served in (path, path.removeprefix("/v1")):
             app.add_api_route(served, handler, methods=["POST"], include_in_schema=False)
-    add_info_routes(app, table, clients)
+    add_info_routes(app, table, clients, registry)
     add_error_handlers(app)
     return app
 
 
-def proxy_handler(
-    settings: Settings, table: RouteTable, upstreams: Upstreams, path: str, apply_defaults: bool
-) -> Handler:
-    limit = settings.server.max_body_bytes
-
+def proxy_route(proxy: Proxy, path: str, apply_defaults: bool) -> Handler:
     async def handle(request: Request) -> Response:
-        body = await read_json_object(request, limit)
-        route = choose_lane(table, classify(body), request.headers.get("x-lane"))
-        lane = settings.lanes[route.lane]
-        content = upstream_body(body, lane, apply_defaults)
-        query = request.url.query
-        target = f"{path}?{query}" if query else path
-        try:
-            upstream = await upstreams.open(route.lane, target, request.headers.items(), content)
-            log.info("%s -> %s (%s) %d", path, route.lane, route.reason, upstream.status_code)
-            return await relay(upstream, route, lane.base_url)
-        except RouterError as exc:
-            exc.headers = route_headers(route)
-            log.warning("%s -> %s (%s): %s", path, route.lane, route.reason, exc.message)
-            raise
+        return await proxy.handle(request, path, apply_defaults)
 
     return handle
 
 
-def add_info_routes(app: FastAPI, table: RouteTable, upstreams: Upstreams) -> None:
+def add_info_routes(
+    app: FastAPI, table: RouteTable, upstreams: Upstreams, registry: CollectorRegistry
+) -> None:
     started = int(time.time())
 
     def model_entry(model_id: str) -> dict[str, object]:
@@ -95,6 +88,10 @@ def add_info_routes(app: FastAPI, table: RouteTable, upstreams: Upstreams) -> No
         if model_id not in table.listed_ids:
             raise HTTPException(404, f"model {model_id!r} not found; see GET /v1/models")
         return JSONResponse(model_entry(model_id))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

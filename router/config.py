@@ -93,6 +93,11 @@ class RoutingConfig(_Strict):
     )
 
 
+class RequestLogConfig(_Strict):
+    destination: str = "stdout"  # "stdout", "off", or a file path (appended to)
+    include_text: bool = False  # prompt and completion text in each line
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -137,6 +142,7 @@ class Settings(BaseSettings):
 
     server: ServerConfig = ServerConfig()
     routing: RoutingConfig = RoutingConfig()
+    request_log: RequestLogConfig = RequestLogConfig()
     lanes: dict[str, LaneConfig] = Field(
         default_factory=lambda: {n: LaneConfig(**v) for n, v in DEFAULT_LANES.items()}
     )

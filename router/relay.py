@@ -1,29 +1,37 @@
-"""Relaying an engine's answer to the client: bytes unchanged, each chunk as soon as it arrives."""
+"""Relaying an engine's answer to the client: bytes unchanged, each event as soon as it is whole,
+metered on the way."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import anyio
 import httpx
 from starlette.responses import Response, StreamingResponse
 
 from router.errors import RouterError, sse_error_event
-from router.routing import Route
+from router.exchange import Exchange, Observer, Outcome, outcome_for_status
+from router.meter import StreamMeter, measure_body
+from router.texts import body_text, stream_text
 from router.upstream import HOP_BY_HOP, connection_tokens, upstream_errors
 
 NOT_RELAYED = HOP_BY_HOP | {"content-length", "server", "date"}
 STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
-def route_headers(route: Route) -> dict[str, str]:
-    return {"x-lane": route.lane, "x-route-reason": route.reason}
+def exchange_headers(exchange: Exchange) -> dict[str, str]:
+    return {
+        "x-lane": exchange.lane,
+        "x-route-reason": exchange.reason,
+        "x-request-id": exchange.request_id,
+    }
 
 
-def relayed_headers(upstream: httpx.Response, route: Route) -> dict[str, str]:
+def relayed_headers(upstream: httpx.Response, exchange: Exchange) -> dict[str, str]:
     pairs = [(k.lower(), v) for k, v in upstream.headers.multi_items()]
     dropped = NOT_RELAYED | connection_tokens(pairs)
     headers = {k: v for k, v in pairs if k not in dropped}
-    return headers | route_headers(route)
+    return headers | exchange_headers(exchange)
 
 
 def is_event_stream(upstream: httpx.Response) -> bool:
@@ -31,29 +39,71 @@ def is_event_stream(upstream: httpx.Response) -> bool:
     return content_type.startswith("text/event-stream")
 
 
-async def relay(upstream: httpx.Response, route: Route, base_url: str) -> Response:
-    headers = relayed_headers(upstream, route)
+async def relay(
+    upstream: httpx.Response,
+    exchange: Exchange,
+    observer: Observer,
+    *,
+    base_url: str,
+    strip_usage: bool,
+    keep_text: bool,
+) -> Response:
+    exchange.status = upstream.status_code
+    headers = relayed_headers(upstream, exchange)
     if is_event_stream(upstream):
-        stream = relay_stream(upstream, route.lane, base_url)
+        exchange.streamed = True
+        meter = StreamMeter(exchange.measurement, strip_usage=strip_usage, keep_text=keep_text)
+        stream = relay_stream(upstream, exchange, observer, meter, base_url)
         return StreamingResponse(stream, upstream.status_code, headers | STREAM_HEADERS)
     try:
-        with upstream_errors(route.lane, base_url):
+        with upstream_errors(exchange.lane, base_url):
             body = b"".join([chunk async for chunk in upstream.aiter_raw()])
     finally:
         await upstream.aclose()
+    measure_body(exchange.measurement, body, observer.now())
+    exchange.outcome = outcome_for_status(upstream.status_code)
+    exchange.completion_text = body_text(body) if keep_text else None
+    observer.done(exchange)
     return Response(body, upstream.status_code, headers)
 
 
-async def relay_stream(upstream: httpx.Response, lane: str, base_url: str) -> AsyncIterator[bytes]:
-    """Yield the engine's bytes as they come; a failure after the start ends in an SSE error."""
+async def relay_stream(
+    upstream: httpx.Response,
+    exchange: Exchange,
+    observer: Observer,
+    meter: StreamMeter,
+    base_url: str,
+) -> AsyncIterator[bytes]:
+    """Yield the engine's events as they come; a failure after the start ends in an SSE error."""
+    now = observer.now
+    outcome = Outcome.CLIENT_DISCONNECTED  # unless the loop below gets to its end
     try:
-        with upstream_errors(lane, base_url):
+        with upstream_errors(exchange.lane, base_url):
             async for chunk in upstream.aiter_raw():
-                yield chunk
+                out = meter.feed(chunk, now())
+                if out:
+                    yield out
+        outcome = outcome_for_status(upstream.status_code)
+        rest = meter.finish(now())
+        if rest:
+            yield rest
     except RouterError as exc:
+        outcome = Outcome.UPSTREAM_ABORTED
         # The 200 and part of the stream are gone already: end with a well-formed event.
         yield sse_error_event(exc)
     finally:
         # Also runs when the client disconnects: closing drops the engine connection at once,
-        # which is what makes llama.cpp stop generating and free its slot.
-        await upstream.aclose()
+        # which is what makes llama.cpp stop generating and free its slot. Shielded, as the
+        # disconnect arrives as a cancellation that would otherwise cut this short too.
+        with anyio.CancelScope(shield=True):
+            await upstream.aclose()
+        finish(exchange, observer, meter, outcome)
+
+
+def finish(exchange: Exchange, observer: Observer, meter: StreamMeter, outcome: Outcome) -> None:
+    if exchange.measurement.ended is None:
+        exchange.measurement.ended = observer.now()
+    exchange.outcome = outcome
+    if meter.content is not None:
+        exchange.completion_text = stream_text(meter.content)
+    observer.done(exchange)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import httpx
 
@@ -29,19 +27,20 @@ HOP_BY_HOP = frozenset(
 )
 # The client's credentials never go upstream; the lane's own key is sent instead.
 CLIENT_ONLY = frozenset({"host", "content-length", "authorization", "x-api-key", "api-key"})
-ROUTER_ONLY = frozenset({"x-lane", "accept-encoding", "cookie"})
+ROUTER_ONLY = frozenset({"x-lane", "x-request-id", "accept-encoding", "cookie"})
 # Below llama.cpp's 5 s keep-alive, so a pooled connection is not reused as the server drops it.
 KEEPALIVE_EXPIRY = 4.0
 
 
 def forwarded_headers(
-    headers: Iterable[tuple[str, str]], api_key: str | None
+    headers: Iterable[tuple[str, str]], api_key: str | None, request_id: str
 ) -> list[tuple[str, str]]:
     pairs = [(k.lower(), v) for k, v in headers]
     dropped = HOP_BY_HOP | CLIENT_ONLY | ROUTER_ONLY | connection_tokens(pairs)
     kept = [(k, v) for k, v in pairs if k not in dropped]
     # Identity keeps the relayed bytes inspectable for metering; engines do not compress anyway.
     kept.append(("accept-encoding", "identity"))
+    kept.append(("x-request-id", request_id))  # vLLM uses it as its own request id
     if api_key:
         kept.append(("authorization", f"Bearer {api_key}"))
     return kept
@@ -51,25 +50,6 @@ def connection_tokens(pairs: Iterable[tuple[str, str]]) -> frozenset[str]:
     """Headers named in `Connection:` are hop-by-hop too (RFC 9110 section 7.6.1)."""
     values = (v for k, v in pairs if k == "connection")
     return frozenset(t.strip().lower() for v in values for t in v.split(",") if t.strip())
-
-
-def upstream_body(body: Mapping[str, Any], lane: LaneConfig, apply_defaults: bool) -> bytes:
-    """The client's body with `model` set to the lane's and the lane's defaults filled in."""
-    merged = merge_defaults(body, lane.request_defaults) if apply_defaults else dict(body)
-    merged["model"] = lane.model
-    return json.dumps(merged, ensure_ascii=False).encode()
-
-
-def merge_defaults(body: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep merge where the client's value wins at every level."""
-    merged = dict(body)
-    for key, default in defaults.items():
-        current = merged.get(key)
-        if key not in merged:
-            merged[key] = default
-        elif isinstance(current, dict) and isinstance(default, dict):
-            merged[key] = merge_defaults(current, default)
-    return merged
 
 
 @contextmanager
@@ -97,14 +77,18 @@ class Upstreams:
         self.api_keys = {name: api_key(lane) for name, lane in self.lanes.items()}
 
     async def open(
-        self, lane: str, target: str, headers: Iterable[tuple[str, str]], content: bytes
+        self,
+        lane: str,
+        target: str,
+        headers: Iterable[tuple[str, str]],
+        content: bytes,
+        request_id: str,
     ) -> httpx.Response:
         """POST to `target` (path and query) and return once status and headers arrived."""
         config = self.lanes[lane]
         client = self.clients[lane]
-        request = client.build_request(
-            "POST", target, headers=forwarded_headers(headers, self.api_keys[lane]), content=content
-        )
+        sent = forwarded_headers(headers, self.api_keys[lane], request_id)
+        request = client.build_request("POST", target, headers=sent, content=content)
         with upstream_errors(lane, config.base_url):
             response = await client.send(request, stream=True)
         # httpcore reads this dict when the body iteration starts: from here on the read

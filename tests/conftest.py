@@ -64,7 +64,8 @@ def settings_for(
         changes = {"base_url": engines[name].url} | (lanes or {}).get(name, {})
         updated[name] = lane.model_copy(update=changes)
     config = base.server.model_copy(update=server)
-    return base.model_copy(update={"lanes": updated, "server": config})
+    quiet = base.request_log.model_copy(update={"destination": "off"})
+    return base.model_copy(update={"lanes": updated, "server": config, "request_log": quiet})
 
 
 @pytest.fixture(scope="session")

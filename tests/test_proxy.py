@@ -57,7 +57,13 @@ def test_stream_is_relayed_byte_for_byte(
 ) -> None:
     response, received = stream_bytes(router_url, path, body, **{"X-Lane": lane})
     assert response.status_code == 200
-    assert received == b"".join(engines[lane].script.sent)
+    sent = engines[lane].script.sent
+    asked = "stream_options" in body or path not in ("/v1/chat/completions", "/v1/completions")
+    if lane == "tools" and not asked:
+        # lanerouter asked vLLM for usage itself; that one extra event must not reach the client.
+        assert b'"choices":[],"usage"' in sent[-2]
+        sent = sent[:-2] + sent[-1:]
+    assert received == b"".join(sent)
     assert received.count(b"\n\n") >= 5
     assert response.headers["x-lane"] == lane
     assert response.headers["x-route-reason"] == "header"

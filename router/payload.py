@@ -1,0 +1,51 @@
+"""The body lanerouter sends upstream: the client's, with the lane's model and defaults. Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from router.config import EngineKind, LaneConfig
+
+# Endpoints whose streams report usage only when asked (`stream_options.include_usage`).
+USAGE_ON_REQUEST = frozenset({"/v1/chat/completions", "/v1/completions"})
+
+
+def needs_usage_request(engine: EngineKind, path: str, body: Mapping[str, Any]) -> bool:
+    """Whether to ask the engine for a usage event the client did not ask for.
+
+    Only vLLM needs it: llama.cpp and ik_llama.cpp put `timings` (prompt, cached and generated
+    token counts) on the finish event of every stream, and asking them for usage would move
+    those timings off the finish event the client sees.
+    """
+    if engine != "vllm" or path not in USAGE_ON_REQUEST or body.get("stream") is not True:
+        return False
+    options = body.get("stream_options")
+    return not (isinstance(options, dict) and options.get("include_usage") is True)
+
+
+def upstream_body(
+    body: Mapping[str, Any], lane: LaneConfig, apply_defaults: bool, ask_usage: bool
+) -> bytes:
+    """The client's body with `model` set to the lane's and the lane's defaults filled in."""
+    merged = merge_defaults(body, lane.request_defaults) if apply_defaults else dict(body)
+    merged["model"] = lane.model
+    if ask_usage:
+        options = merged.get("stream_options")
+        merged["stream_options"] = (options if isinstance(options, dict) else {}) | {
+            "include_usage": True
+        }
+    return json.dumps(merged, ensure_ascii=False).encode()
+
+
+def merge_defaults(body: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge where the client's value wins at every level."""
+    merged = dict(body)
+    for key, default in defaults.items():
+        current = merged.get(key)
+        if key not in merged:
+            merged[key] = default
+        elif isinstance(current, dict) and isinstance(default, dict):
+            merged[key] = merge_defaults(current, default)
+    return merged
