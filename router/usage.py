@@ -35,9 +35,11 @@ class Tokens:
         prompt, completion, cached = self.prompt, self.completion, self.cached
         if completion is None:
             completion = self.predicted_n
-        if prompt is None and None not in (self.n_past, self.predicted_n):
+        if prompt is None and self.n_past is not None and self.predicted_n is not None:
             # ik_llama.cpp: n_past = prompt tokens + generated tokens - 1.
-            prompt = self.n_past + 1 - self.predicted_n  # type: ignore[operator]
+            prompt = self.n_past + 1 - self.predicted_n
+        if prompt is None and cached is not None and self.prompt_n is not None:
+            prompt = cached + self.prompt_n  # llama.cpp: prompt = cache_n + prompt_n
         if cached is None and prompt is not None and self.prompt_n is not None:
             cached = max(prompt - self.prompt_n, 0)
         return replace(self, prompt=prompt, completion=completion, cached=cached)

@@ -94,6 +94,7 @@ class SimEngine:
         self, path: str, body: dict[str, Any], behaviour: Behaviour, receive: Receive, send: Send
     ) -> None:
         plan = self.plan(path, body, behaviour)
+        self.script.plans.append(plan)
         first_delay, token_delay = self.delays(plan, behaviour)
         prompt_ms, predicted_ms = first_delay * 1000, token_delay * plan.completion_tokens * 1000
         if path == "/v1/messages/count_tokens":
@@ -113,6 +114,7 @@ class SimEngine:
     def plan(self, path: str, body: dict[str, Any], behaviour: Behaviour) -> Plan:
         prompt = json.dumps([body.get(k) for k in ("system", "messages", "prompt", "input")])
         cached = min(common_prefix(prompt, self.last_prompt) // 4, estimate_tokens(prompt) - 1)
+        cached = max(cached, 0) if behaviour.cached_tokens is None else behaviour.cached_tokens
         self.last_prompt = prompt
         tool = tool_call_for(body) if path.endswith("chat/completions") else None
         reply = behaviour.reply or ("I'll use a tool for that." if tool else DEFAULT_REPLY)
@@ -131,7 +133,7 @@ class SimEngine:
             tool_call=tool,
             finish_reason="stop" if dialect == "ik_llamacpp" else finish,
             prompt_tokens=estimate_tokens(prompt),
-            cached_tokens=max(cached, 0),
+            cached_tokens=cached,
             include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
             ctx_size=self.profile.ctx_size,
         )

@@ -6,6 +6,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.sim.plan import Plan
+
 
 @dataclass(frozen=True, slots=True)
 class Behaviour:
@@ -19,6 +21,7 @@ class Behaviour:
     # "Token events" are the paced ones: the first (after prefill) and each one after it.
     die_after: int | None = None  # drop the connection after this many token events
     stall_after: int | None = None  # go silent (connection kept open) after this many
+    cached_tokens: int | None = None  # report this prompt-cache reuse instead of the real one
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class Script:
 
     queue: deque[Behaviour] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)  # what was generated: the true token counts
     sent: list[bytes] = field(default_factory=list)  # the body bytes of the latest stream
     aborted: int = 0  # generations stopped because the client went away
     completed: int = 0
@@ -59,5 +63,6 @@ class Script:
     def reset(self) -> None:
         self.queue.clear()
         self.received.clear()
+        self.plans.clear()
         self.sent.clear()
         self.aborted = self.completed = self.in_flight = self.peak_in_flight = 0
