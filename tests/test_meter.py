@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from captures import REFERENCE, response_body
+from captures import REFERENCE, needs_captures, response_body
 
 from router.meter import Measurement, StreamMeter, carries_content, measure_body
 
@@ -198,7 +198,7 @@ CAPTURED = [
 ]
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="engine captures (../shared) not found")
+@needs_captures
 @pytest.mark.parametrize(
     ("capture", "prompt", "cached", "completion"), CAPTURED, ids=[c[0] for c in CAPTURED]
 )
@@ -212,6 +212,7 @@ def test_real_streams_give_the_engines_counts(
     assert out == body
 
 
+@needs_captures
 def test_non_streamed_body() -> None:
     body = (REFERENCE / "llamacpp/chat_nonstream.txt").read_bytes().split(b"\n")[-3]
     m = Measurement(arrived=1.0)

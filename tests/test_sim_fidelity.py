@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from captures import REFERENCE, needs_captures
 
 from router.sim.engine import Profile, SimEngine
 from router.sim.plan import Dialect
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-pytestmark = pytest.mark.skipif(
-    not REFERENCE.is_dir(), reason=f"engine captures not found at {REFERENCE}"
-)
+pytestmark = needs_captures
 
 
 def capture_events(name: str) -> list[dict[str, Any]]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from captures import response_body, sse_captures
+from captures import needs_captures, response_body, sse_captures
 
 from router.sse import Event, EventSplitter, decode
 
 CAPTURES = sse_captures()
-pytestmark = pytest.mark.skipif(not CAPTURES, reason="engine captures (../shared) not found")
+pytestmark = needs_captures
 
 
 def oracle(body: bytes) -> list[Event]:
