@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from router.defaults import DEFAULT_LANES, DEFAULT_RULES
+
 EngineKind = Literal["llamacpp", "ik_llamacpp", "vllm"]
 LANE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 RESERVED_MODEL_IDS = frozenset({"auto"})
@@ -72,25 +74,7 @@ class RuleConfig(_Strict):
 class RoutingConfig(_Strict):
     default_lane: str = "chat"
     tools_lane: str = "tools"
-    rules: tuple[RuleConfig, ...] = (
-        RuleConfig(
-            name="security",
-            keywords=(
-                "security audit",
-                "security review",
-                "vulnerability",
-                "vulnerabilities",
-                "sql injection",
-                "threat model",
-                "penetration test",
-            ),
-        ),
-        RuleConfig(
-            name="review",
-            keywords=("code review", "final review", "review this code", "review my code"),
-            patterns=(r"\baudit (?:this|the|my)\b",),
-        ),
-    )
+    rules: tuple[RuleConfig, ...] = tuple(RuleConfig(**rule) for rule in DEFAULT_RULES)
 
 
 class RequestLogConfig(_Strict):
@@ -102,37 +86,6 @@ class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
-
-
-DEFAULT_LANES: dict[str, dict[str, Any]] = {
-    "audit": {
-        "base_url": "http://127.0.0.1:8081",
-        "engine": "llamacpp",
-        "model": "qwen3-coder-next-bf16",
-        "ctx_size": 16384,
-        "max_concurrency": 1,
-        "first_byte_timeout": 600.0,
-        "idle_timeout": 120.0,
-        "aliases": ("qwen3-coder-next:audit",),
-    },
-    "chat": {
-        "base_url": "http://127.0.0.1:8001",
-        "engine": "ik_llamacpp",
-        "model": "qwen3-coder-next-iq4_nl",
-        "ctx_size": 65536,
-        "max_concurrency": 1,
-        "aliases": ("qwen3-coder-next:chat",),
-    },
-    "tools": {
-        "base_url": "http://127.0.0.1:8000",
-        "engine": "vllm",
-        "model": "qwen3-coder-next-nvfp4",
-        "ctx_size": 32768,
-        "max_concurrency": 64,
-        "aliases": ("qwen3-coder-next:tools",),
-        "request_defaults": {"chat_template_kwargs": {"enable_thinking": False}},
-    },
-}
 
 
 class Settings(BaseSettings):

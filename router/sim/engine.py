@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from router.sim import llama_wire, other_wire, vllm_wire
+from router.sim import other_wire
 from router.sim.asgi import error, lifespan, parse_json, read_body, send_health, send_json
+from router.sim.dialects import stream_steps, whole_body
 from router.sim.pacer import Pacer
 from router.sim.plan import (
     DEFAULT_REPLY,
     Dialect,
     Plan,
-    Step,
     estimate_tokens,
     max_tokens_of,
     split_pieces,
@@ -159,32 +158,6 @@ POST_PATHS = frozenset(
         "/v1/embeddings",
     }
 )
-
-
-def stream_steps(path: str, plan: Plan, prompt_ms: float, predicted_ms: float) -> Iterator[Step]:
-    vllm = plan.dialect == "vllm"
-    if path == "/v1/completions":
-        stream = vllm_wire.completion_stream if vllm else llama_wire.completion_stream
-        return stream(plan, prompt_ms, predicted_ms)
-    if path == "/v1/messages":
-        return other_wire.anthropic_stream(plan)
-    if path == "/v1/responses":
-        return other_wire.responses_stream(plan)
-    chat = vllm_wire.chat_stream if vllm else llama_wire.chat_stream
-    return chat(plan, prompt_ms, predicted_ms)
-
-
-def whole_body(path: str, plan: Plan, prompt_ms: float, predicted_ms: float) -> dict[str, Any]:
-    vllm = plan.dialect == "vllm"
-    if path == "/v1/completions":
-        body = vllm_wire.completion_body if vllm else llama_wire.completion_body
-        return body(plan, prompt_ms, predicted_ms)
-    if path == "/v1/messages":
-        return other_wire.anthropic_message(plan)
-    if path == "/v1/responses":
-        return other_wire.response_object(plan, "completed")
-    message = vllm_wire.chat_message if vllm else llama_wire.chat_message
-    return message(plan, prompt_ms, predicted_ms)
 
 
 def as_list(value: object) -> list[Any]:

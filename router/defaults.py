@@ -1,0 +1,55 @@
+"""The built-in defaults: the user's three lanes and the audit rules. config.toml mirrors them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "name": "security",
+        "keywords": (
+            "security audit",
+            "security review",
+            "vulnerability",
+            "vulnerabilities",
+            "sql injection",
+            "threat model",
+            "penetration test",
+        ),
+    },
+    {
+        "name": "review",
+        "keywords": ("code review", "final review", "review this code", "review my code"),
+        "patterns": (r"\baudit (?:this|the|my)\b",),
+    },
+)
+
+DEFAULT_LANES: dict[str, dict[str, Any]] = {
+    "audit": {
+        "base_url": "http://127.0.0.1:8081",
+        "engine": "llamacpp",
+        "model": "qwen3-coder-next-bf16",
+        "ctx_size": 16384,
+        "max_concurrency": 1,
+        "first_byte_timeout": 600.0,
+        "idle_timeout": 120.0,
+        "aliases": ("qwen3-coder-next:audit",),
+    },
+    "chat": {
+        "base_url": "http://127.0.0.1:8001",
+        "engine": "ik_llamacpp",
+        "model": "qwen3-coder-next-iq4_nl",
+        "ctx_size": 65536,
+        "max_concurrency": 1,
+        "aliases": ("qwen3-coder-next:chat",),
+    },
+    "tools": {
+        "base_url": "http://127.0.0.1:8000",
+        "engine": "vllm",
+        "model": "qwen3-coder-next-nvfp4",
+        "ctx_size": 32768,
+        "max_concurrency": 64,
+        "aliases": ("qwen3-coder-next:tools",),
+        "request_defaults": {"chat_template_kwargs": {"enable_thinking": False}},
+    },
+}
