@@ -11,9 +11,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from router.admission import QueueDepth, lane_gates
 from router.config import Settings
-from router.errors import RouterError, error_body, error_json
-from router.health import probe_all
+from router.dispatch import Dispatcher
+from router.errors import EngineAnswer, RouterError, error_body, error_json
+from router.lanestate import LaneStates, Prober
 from router.proxy import Proxy
 from router.recorder import Recorder
 from router.routing import RouteTable, build_route_table
@@ -38,20 +40,26 @@ def create_app(
     registry: CollectorRegistry | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> FastAPI:
-    """The ASGI app. Clients, metrics registry and clock are injectable for tests."""
+    """The ASGI app. Clients (closed by the app at shutdown), metrics registry and clock are
+    injectable for tests."""
     table = build_route_table(settings)
-    owned = upstreams is None
     clients = upstreams if upstreams is not None else Upstreams(settings)
     registry = registry if registry is not None else CollectorRegistry()
     recorder = Recorder(settings, registry, clock)
-    proxy = Proxy(settings, table, clients, recorder)
+    states, gates = LaneStates(settings.lanes), lane_gates(settings.lanes)
+    registry.register(states)
+    registry.register(QueueDepth(gates))
+    dispatcher = Dispatcher(settings.lanes, clients, states, gates, recorder.metrics, clock)
+    proxy = Proxy(settings, table, dispatcher, recorder)
+    prober = Prober(clients, states, settings.server.probe_interval)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await prober.start()
         yield
+        await prober.stop()
         recorder.close()
-        if owned:
-            await clients.aclose()
+        await clients.aclose()
 
     app = FastAPI(title="lanerouter", lifespan=lifespan, docs_url=None, redoc_url=None)
     for path, apply_defaults in PROXIED_ENDPOINTS.items():
@@ -59,7 +67,7 @@ def create_app(
         # Like llama-server, also answer clients whose base URL lacks the /v1.
         for served in (path, path.removeprefix("/v1")):
             app.add_api_route(served, handler, methods=["POST"], include_in_schema=False)
-    add_info_routes(app, table, clients, registry)
+    add_info_routes(app, table, states, registry)
     add_error_handlers(app)
     return app
 
@@ -72,7 +80,7 @@ def proxy_route(proxy: Proxy, path: str, apply_defaults: bool) -> Handler:
 
 
 def add_info_routes(
-    app: FastAPI, table: RouteTable, upstreams: Upstreams, registry: CollectorRegistry
+    app: FastAPI, table: RouteTable, states: LaneStates, registry: CollectorRegistry
 ) -> None:
     started = int(time.time())
 
@@ -99,7 +107,7 @@ def add_info_routes(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        lanes = await probe_all(upstreams)
+        lanes = states.health
         ready = any(health.reachable for health in lanes.values())
         body = {
             "status": "ready" if ready else "unavailable",
@@ -115,6 +123,10 @@ def add_error_handlers(app: FastAPI) -> None:
     async def router_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RouterError)
         headers = dict(exc.headers)
+        if isinstance(exc, EngineAnswer):  # the engine's own error, exactly as it sent it
+            return Response(exc.body, exc.status, headers, media_type=exc.content_type)
+        if exc.status in (429, 503):
+            headers["retry-after"] = "1"
         return Response(error_json(exc), exc.status, headers, media_type="application/json")
 
     async def http_error(_: Request, exc: Exception) -> Response:

@@ -40,6 +40,11 @@ class LaneConfig(_Strict):
     connect_timeout: float = Field(default=3.0, gt=0)
     first_byte_timeout: float = Field(default=120.0, gt=0)
     idle_timeout: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=1, ge=0)  # extra attempts on this lane before failing over
+    retry_backoff: float = Field(default=0.25, ge=0)  # base of the jittered exponential wait
+    fallback: tuple[str, ...] = ()  # lanes to try, in order, when this one cannot answer
+    queue_depth: int = Field(default=16, ge=0)  # requests that may wait for a free slot
+    queue_timeout: float = Field(default=60.0, gt=0)  # longest wait for a slot, in seconds
     api_key_env: str = ""  # the NAME of an environment variable; empty: send no key
     aliases: tuple[str, ...] = ()
     request_defaults: dict[str, Any] = Field(default_factory=dict)
@@ -86,6 +91,9 @@ class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    probe_interval: float = Field(default=2.0, gt=0)  # seconds between health probes per lane
+    queue_keepalive: float = Field(default=2.0, gt=0)  # ": queued" comment interval
+    shutdown_grace: float = Field(default=30.0, ge=0)  # in-flight streams may finish this long
 
 
 class Settings(BaseSettings):
@@ -130,6 +138,7 @@ def check_lane_names(settings: Settings) -> None:
     named = [("routing.default_lane", routing.default_lane)]
     named.append(("routing.tools_lane", routing.tools_lane))
     named += [(f"routing.rules[{r.name}].lane", r.lane) for r in routing.rules]
+    named += [(f"lanes.{n}.fallback", f) for n, lane in lanes.items() for f in lane.fallback]
     for key, target in named:
         if target not in lanes:
             raise ValueError(f"{key}: names lane {target!r}, which is not one of {sorted(lanes)}")

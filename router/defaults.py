@@ -33,6 +33,9 @@ DEFAULT_LANES: dict[str, dict[str, Any]] = {
         "max_concurrency": 1,
         "first_byte_timeout": 600.0,
         "idle_timeout": 120.0,
+        "fallback": (),  # audit exists for exact BF16 answers: no stand-in
+        "queue_depth": 8,
+        "queue_timeout": 600.0,
         "aliases": ("qwen3-coder-next:audit",),
     },
     "chat": {
@@ -41,6 +44,7 @@ DEFAULT_LANES: dict[str, dict[str, Any]] = {
         "model": "qwen3-coder-next-iq4_nl",
         "ctx_size": 65536,
         "max_concurrency": 1,
+        "fallback": ("tools", "audit"),
         "aliases": ("qwen3-coder-next:chat",),
     },
     "tools": {
@@ -49,6 +53,8 @@ DEFAULT_LANES: dict[str, dict[str, Any]] = {
         "model": "qwen3-coder-next-nvfp4",
         "ctx_size": 32768,
         "max_concurrency": 64,
+        "fallback": ("chat",),
+        "queue_depth": 64,
         "aliases": ("qwen3-coder-next:tools",),
         "request_defaults": {"chat_template_kwargs": {"enable_thinking": False}},
     },

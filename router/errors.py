@@ -1,14 +1,17 @@
 """The errors lanerouter itself raises, and their one mapping to OpenAI-style error JSON.
 
-    RouterError                 status  type                   code
-    ├── BadRequest              400     invalid_request_error  (given)
-    │   └── UnknownLane         400     invalid_request_error  unknown_lane
-    ├── PayloadTooLarge         413     invalid_request_error  payload_too_large
-    └── UpstreamError           502     upstream_error         (given)
-        ├── LaneUnreachable     502     upstream_error         lane_unreachable
-        └── UpstreamTimeout     504     upstream_error         upstream_timeout
-
-Errors an engine answers with are not raised: their status and body pass through unchanged.
+RouterError                 status  type                   code
+├── BadRequest              400     invalid_request_error  (given)
+│   └── UnknownLane         400     invalid_request_error  unknown_lane
+├── PayloadTooLarge         413     invalid_request_error  payload_too_large
+├── ClientGone              499     (nobody reads it)      client_disconnected
+├── EngineAnswer            the engine's own status and body, passed through unchanged
+├── LaneUnavailable         503     upstream_error         lane_unavailable
+└── UpstreamError           502     upstream_error         (given)
+    ├── LaneUnreachable     502     upstream_error         lane_unreachable
+    └── UpstreamTimeout     504     upstream_error         upstream_timeout
+(admission.Rejected: 429 rate_limit_error queue_full | queue_timeout)
+(candidates.ContextTooLong: 400 invalid_request_error context_length_exceeded)
 """
 
 from __future__ import annotations
@@ -45,6 +48,26 @@ class PayloadTooLarge(RouterError):
     status = 413
     type = "invalid_request_error"
     code = "payload_too_large"
+
+
+class ClientGone(RouterError):
+    status = 499
+    code = "client_disconnected"
+
+
+class LaneUnavailable(RouterError):
+    status = 503
+    type = "upstream_error"
+    code = "lane_unavailable"
+
+
+class EngineAnswer(RouterError):
+    """An engine's error answer, kept whole so the client gets it exactly as sent."""
+
+    def __init__(self, status: int, body: bytes, content_type: str | None) -> None:
+        super().__init__(f"the engine answered {status}")
+        self.status, self.body = status, body
+        self.content_type = content_type or "application/json"
 
 
 class UpstreamError(RouterError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -60,6 +61,9 @@ class Exchange:
     prompt_text: str | None = None  # only kept when the request log asks for text
     completion_text: str | None = None
     conversation: tuple[bytes, ...] = field(default=(), repr=False)
+    inflight: bool = False  # counted in the in-flight gauge of its lane
+    release: Callable[[], None] | None = None  # gives the lane's slot back, once
+    finished: bool = False
 
 
 class Observer(Protocol):

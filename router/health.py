@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,6 +9,7 @@ from router.errors import RouterError
 from router.upstream import Upstreams
 
 LaneState = Literal["ready", "loading", "busy", "down"]
+STATES: tuple[LaneState, ...] = ("ready", "loading", "busy", "down")
 PROBE_TIMEOUT = 2.0
 
 
@@ -32,6 +32,8 @@ def state_from_health(status: int, body: bytes) -> LaneHealth:
         return LaneHealth("busy" if busy else "ready", text or "ok")
     if status == 503 and "loading" in text.lower():
         return LaneHealth("loading", text)
+    if status == 503 and "no slot available" in text:
+        return LaneHealth("busy", text)  # ik_llama.cpp with ?fail_on_no_slot=1
     return LaneHealth("down", f"HTTP {status}: {text}")
 
 
@@ -41,9 +43,3 @@ async def probe(upstreams: Upstreams, lane: str) -> LaneHealth:
     except RouterError as exc:
         return LaneHealth("down", exc.message)
     return state_from_health(response.status_code, response.content)
-
-
-async def probe_all(upstreams: Upstreams) -> dict[str, LaneHealth]:
-    lanes = list(upstreams.lanes)
-    results = await asyncio.gather(*(probe(upstreams, lane) for lane in lanes))
-    return dict(zip(lanes, results, strict=True))

@@ -12,6 +12,7 @@ from router.histograms import (
     DURATION_BUCKETS,
     GAP_BUCKETS,
     PREFILL_BUCKETS,
+    QUEUE_BUCKETS,
     TTFT_BUCKETS,
     BulkHistogram,
 )
@@ -77,6 +78,25 @@ class Metrics:
             "lanerouter_prompt_reprocessed",
             "Continued conversations that got no prompt-cache reuse",
         )
+        self.failovers = Counter(
+            "lanerouter_failovers",
+            "Requests moved to another lane before any content was sent",
+            ["from_lane", "to_lane", "cause"],
+            registry=registry,
+        )
+        self.retries = Counter(
+            "lanerouter_upstream_retries",
+            "Extra attempts on the same lane",
+            ["lane", "cause"],
+            registry=registry,
+        )
+        self.queue_wait = Histogram(
+            "lanerouter_queue_wait_seconds",
+            "Wait for a free slot",
+            ["lane"],
+            buckets=QUEUE_BUCKETS,
+            registry=registry,
+        )
         self.inflight = Gauge(
             "lanerouter_inflight_requests", "Requests in flight", ["lane"], registry=registry
         )
@@ -95,16 +115,27 @@ class Metrics:
             ):
                 metric.labels(lane)
 
+    def retried(self, lane: str, cause: str) -> None:
+        self.retries.labels(lane, cause).inc()
+
+    def failed_over(self, from_lane: str, to_lane: str, cause: str) -> None:
+        self.failovers.labels(from_lane, to_lane, cause).inc()
+
+    def waited(self, lane: str, seconds: float) -> None:
+        self.queue_wait.labels(lane).observe(seconds)
+
     def started(self, exchange: Exchange) -> None:
         self.inflight.labels(exchange.lane).inc()
+        exchange.inflight = True
 
     def done(self, exchange: Exchange, routed: bool) -> None:
         lane, m = exchange.lane, exchange.measurement
         endpoint = ENDPOINTS.get(exchange.endpoint, "other")
         self.requests.labels(lane, exchange.reason, endpoint, exchange.outcome.value).inc()
+        if exchange.inflight:
+            self.inflight.labels(lane).dec()
         if not routed:
             return
-        self.inflight.labels(lane).dec()
         if m.ended is not None:
             self.duration.labels(lane, endpoint).observe(m.ended - m.arrived)
         self.observe_tokens(exchange)

@@ -1,34 +1,41 @@
-"""One proxied request, start to end: read -> classify -> choose lane -> upstream -> relay."""
+"""One proxied request, start to end: read -> classify -> choose lanes -> dispatch -> relay."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
+import anyio
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from router.body import read_json_object
+from router.candidates import estimate_prompt_tokens, plan_candidates, requested_output
 from router.config import Settings
-from router.errors import RouterError
-from router.exchange import Exchange, outcome_for_status, request_id
+from router.dispatch import Dispatcher, Opened, Outgoing
+from router.errors import ClientGone, RouterError, sse_error_event
+from router.exchange import Exchange, Outcome, outcome_for_status, request_id
 from router.intent import classify
 from router.meter import Measurement
 from router.payload import needs_usage_request, upstream_body
 from router.recorder import Recorder
-from router.relay import exchange_headers, relay
+from router.relay import STREAM_HEADERS, exchange_headers, relay, relay_events
 from router.reuse import fingerprints
 from router.routing import RouteTable, choose_lane
-from router.upstream import Upstreams
 
 log = logging.getLogger("lanerouter")
+T = TypeVar("T")
+QUEUED = b": queued\n\n"
 
 
 class Proxy:
     def __init__(
-        self, settings: Settings, table: RouteTable, upstreams: Upstreams, recorder: Recorder
+        self, settings: Settings, table: RouteTable, dispatcher: Dispatcher, recorder: Recorder
     ) -> None:
         self.settings, self.table = settings, table
-        self.upstreams, self.recorder = upstreams, recorder
+        self.dispatcher, self.recorder = dispatcher, recorder
 
     async def handle(self, request: Request, path: str, apply_defaults: bool) -> Response:
         rid = request_id(request.headers.get("x-request-id"))
@@ -37,7 +44,10 @@ class Proxy:
             return await self.forward(request, exchange, apply_defaults)
         except RouterError as exc:
             exchange.status = exc.status
-            exchange.outcome = outcome_for_status(exc.status)
+            gone = isinstance(exc, ClientGone)
+            exchange.outcome = (
+                Outcome.CLIENT_DISCONNECTED if gone else outcome_for_status(exc.status)
+            )
             exc.headers = exchange_headers(exchange)
             log.warning("%s -> %s (%s): %s", path, exchange.lane, exchange.reason, exc.message)
             self.recorder.done(exchange)
@@ -48,26 +58,135 @@ class Proxy:
         intent = classify(body)
         route = choose_lane(self.table, intent, request.headers.get("x-lane"))
         exchange.lane, exchange.reason = route.lane, route.reason
-        self.recorder.started(exchange)
-        lane = self.settings.lanes[route.lane]
-        ask_usage = needs_usage_request(lane.engine, exchange.endpoint, body)
-        content = upstream_body(body, lane, apply_defaults, ask_usage)
+        lanes = self.settings.lanes
+        candidates = plan_candidates(
+            route, lanes, estimate_prompt_tokens(body), requested_output(body)
+        )
+        exchange.lane, exchange.reason = candidates[0].lane, candidates[0].reason
         exchange.conversation = fingerprints(body)
         if self.recorder.keep_text:
             exchange.prompt_text = intent.last_user_text
-        query = request.url.query
-        target = f"{exchange.endpoint}?{query}" if query else exchange.endpoint
-        upstream = await self.upstreams.open(
-            route.lane, target, request.headers.items(), content, exchange.request_id
-        )
+        headers = list(request.headers.items())
+
+        def build(lane: str) -> Outgoing:
+            ask_usage = needs_usage_request(lanes[lane].engine, exchange.endpoint, body)
+            query = request.url.query
+            target = f"{exchange.endpoint}?{query}" if query else exchange.endpoint
+            content = upstream_body(body, lanes[lane], apply_defaults, ask_usage)
+            return Outgoing(target, headers, content, exchange.request_id)
+
+        dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, build))
+        if body.get("stream") is True:
+            keepalive = self.settings.server.queue_keepalive
+            done, _ = await asyncio.wait({dispatching}, timeout=keepalive)
+            if not done:  # still waiting for a slot: commit and keep the client's line alive
+                return self.queued_stream(dispatching, exchange, body)
+        opened, waited = await watch(request, dispatching)
+        return await self.relay_opened(request, opened, waited, exchange, body)
+
+    async def relay_opened(
+        self,
+        request: Request,
+        opened: Opened,
+        waited: float,
+        exchange: Exchange,
+        body: dict[str, Any],
+    ) -> Response:
+        self.take(opened, waited, exchange)
+        lane = self.settings.lanes[opened.lane]
         log.info(
-            "%s -> %s (%s) %d", exchange.endpoint, route.lane, route.reason, upstream.status_code
+            "%s -> %s (%s) %d",
+            exchange.endpoint,
+            opened.lane,
+            opened.reason,
+            opened.response.status_code,
         )
-        return await relay(
-            upstream,
+        strip = needs_usage_request(lane.engine, exchange.endpoint, body)
+        relaying = relay(
+            opened.response,
             exchange,
             self.recorder,
             base_url=lane.base_url,
-            strip_usage=ask_usage,
+            strip_usage=strip,
             keep_text=self.recorder.keep_text,
         )
+        return await watch(request, relaying)
+
+    def take(self, opened: Opened, waited: float, exchange: Exchange) -> None:
+        exchange.lane, exchange.reason = opened.lane, opened.reason
+        exchange.measurement.queue_wait = waited
+        exchange.release = opened.gate.leave
+        self.recorder.started(exchange)
+
+    def queued_stream(
+        self,
+        dispatching: asyncio.Future[tuple[Opened, float]],
+        exchange: Exchange,
+        body: dict[str, Any],
+    ) -> Response:
+        headers = (
+            exchange_headers(exchange) | STREAM_HEADERS | {"content-type": "text/event-stream"}
+        )
+        return StreamingResponse(self.wait_then_relay(dispatching, exchange, body), 200, headers)
+
+    async def wait_then_relay(
+        self,
+        dispatching: asyncio.Future[tuple[Opened, float]],
+        exchange: Exchange,
+        body: dict[str, Any],
+    ) -> AsyncIterator[bytes]:
+        keepalive = self.settings.server.queue_keepalive
+        try:
+            yield QUEUED
+            while not (await asyncio.wait({dispatching}, timeout=keepalive))[0]:
+                yield QUEUED
+            opened, waited = dispatching.result()
+        except RouterError as exc:
+            exchange.status, exchange.outcome = exc.status, outcome_for_status(exc.status)
+            self.recorder.done(exchange)
+            yield sse_error_event(exc)
+            return
+        except BaseException:  # the client left while queued: give up the place in line
+            await abandon(dispatching)
+            exchange.outcome = Outcome.CLIENT_DISCONNECTED
+            self.recorder.done(exchange)
+            raise
+        self.take(opened, waited, exchange)
+        lane = self.settings.lanes[opened.lane]
+        strip = needs_usage_request(lane.engine, exchange.endpoint, body)
+        async for chunk in relay_events(
+            opened.response, exchange, self.recorder, lane.base_url, strip, self.recorder.keep_text
+        ):
+            yield chunk
+
+
+async def watch(request: Request, work: Awaitable[T]) -> T:
+    """Await `work`, but give it up as soon as the client disconnects."""
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(disconnected(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not task.done():
+        task.cancel()
+        raise ClientGone("the client disconnected")
+    return task.result()
+
+
+async def abandon(dispatching: asyncio.Future[tuple[Opened, float]]) -> None:
+    """Stop a dispatch nobody waits for; if it got through already, undo that."""
+    if not dispatching.done():
+        dispatching.cancel()
+        return
+    if dispatching.cancelled() or dispatching.exception() is not None:
+        return
+    opened, _ = dispatching.result()
+    opened.gate.leave()
+    with anyio.CancelScope(shield=True):
+        await opened.response.aclose()
+
+
+async def disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

@@ -36,6 +36,12 @@ class Recorder:
         self.metrics.started(exchange)
 
     def done(self, exchange: Exchange) -> None:
+        """The exchange ended: give its slot back and record it, exactly once."""
+        if exchange.finished:
+            return
+        exchange.finished = True
+        if exchange.release is not None:
+            exchange.release()
         routed = exchange.lane != NO_LANE
         if routed and exchange.conversation:
             self.track_reuse(exchange)

@@ -51,9 +51,7 @@ async def relay(
     exchange.status = upstream.status_code
     headers = relayed_headers(upstream, exchange)
     if is_event_stream(upstream):
-        exchange.streamed = True
-        meter = StreamMeter(exchange.measurement, strip_usage=strip_usage, keep_text=keep_text)
-        stream = relay_stream(upstream, exchange, observer, meter, base_url)
+        stream = relay_events(upstream, exchange, observer, base_url, strip_usage, keep_text)
         return StreamingResponse(stream, upstream.status_code, headers | STREAM_HEADERS)
     try:
         with upstream_errors(exchange.lane, base_url):
@@ -67,14 +65,17 @@ async def relay(
     return Response(body, upstream.status_code, headers)
 
 
-async def relay_stream(
+async def relay_events(
     upstream: httpx.Response,
     exchange: Exchange,
     observer: Observer,
-    meter: StreamMeter,
     base_url: str,
+    strip_usage: bool,
+    keep_text: bool,
 ) -> AsyncIterator[bytes]:
     """Yield the engine's events as they come; a failure after the start ends in an SSE error."""
+    exchange.streamed = True
+    meter = StreamMeter(exchange.measurement, strip_usage=strip_usage, keep_text=keep_text)
     now = observer.now
     outcome = Outcome.CLIENT_DISCONNECTED  # unless the loop below gets to its end
     try:

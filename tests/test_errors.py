@@ -144,9 +144,11 @@ def test_first_byte_timeout_is_504(
     engines: dict[str, Engine], start_router: Callable[[Settings], str]
 ) -> None:
     url = start_router(settings_for(engines, {"audit": {"first_byte_timeout": 0.2}}))
-    engines["audit"].script.push(Behaviour(first_token_delay=2.0))
+    # One retry (the default) times out as well; audit has no fallback lane.
+    engines["audit"].script.push(*[Behaviour(first_token_delay=2.0)] * 2)
     response = post(url, "/v1/chat/completions", HELLO | {"stream": True, "model": "audit"})
     assert_error(response, 504, "upstream_timeout")
+    assert len(engines["audit"].script.received) == 2
     assert response.headers["x-lane"] == "audit"
 
 

@@ -32,7 +32,7 @@ HEALTH_ROWS = [
         "ik_llama.cpp fail_on_no_slot",
         503,
         b'{"status":"no slot available","slots_idle":0,"slots_processing":1}',
-        "down",
+        "busy",
     ),
     ("vLLM ready (empty body)", 200, b"", "ready"),
     ("vLLM engine dead", 503, b"", "down"),

@@ -92,7 +92,7 @@ def test_scraped_values_equal_the_engines_counts(router: str, engines: dict[str,
 
 def test_outcomes_are_counted(router: str, engines: dict[str, Engine]) -> None:
     httpx.post(router + "/v1/chat/completions", json=HELLO, headers={"X-Lane": "gpu"})
-    engines["chat"].script.push(Behaviour(status=503))
+    engines["chat"].script.push(Behaviour(status=500))  # not retried, passed through
     httpx.post(router + "/v1/chat/completions", json=HELLO)
     engines["audit"].script.push(Behaviour(die_after=3, reply=FIVE * 5))
     httpx.post(router + "/v1/completions", json={"prompt": "x", "stream": True, "model": "audit"})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import httpx
-from conftest import Engine
+from conftest import Engine, settings_for
 from test_proxy import HELLO
 
+from router.config import Settings
 from router.sim.script import Behaviour
 
 LONG_REPLY = " ".join(f"word{i}" for i in range(200))
@@ -71,8 +73,10 @@ def test_single_slot_engine_is_free_for_the_next_request(
 
 
 async def test_hundreds_of_streams_never_wait_for_a_pool_slot(
-    router_url: str, engines: dict[str, Engine]
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
 ) -> None:
+    # Admission control allows all 150 at once here; the HTTP pool must not be the limit.
+    router_url = start_router(settings_for(engines, {"tools": {"max_concurrency": 150}}))
     script = engines["tools"].script
     streams = 150  # past httpx's default pool of 100 connections
     script.push(*[Behaviour(reply="a b c", first_token_delay=0.5, token_delay=0.05)] * streams)

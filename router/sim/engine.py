@@ -39,6 +39,10 @@ class Profile:
     ctx_size: int = 32768
 
 
+# What llama.cpp answers, to /health and to requests alike, while it loads the model.
+LOADING = {"error": {"message": "Loading model", "type": "unavailable_error", "code": 503}}
+
+
 class SimEngine:
     def __init__(self, profile: Profile, *, speed: float = 1.0, script: Script | None = None):
         self.profile = profile
@@ -56,9 +60,13 @@ class SimEngine:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         query = scope["query_string"].decode("latin-1")
         port = scope["client"][1] if scope.get("client") else 0
-        self.script.received.append(Received(method, path, query, port, headers, body))
         if method == "GET":
+            self.script.health_checks += path == "/health"
             await self.get(path, send)
+            return
+        self.script.received.append(Received(method, path, query, port, headers, body))
+        if self.script.loading:
+            await send_json(send, 503, LOADING)
         elif method == "POST" and path in POST_PATHS and body is not None:
             await self.post(path, body, receive, send)
         elif method == "POST" and path in POST_PATHS:
@@ -67,7 +75,9 @@ class SimEngine:
             await send_json(send, 404, error("File Not Found", "not_found_error", 404))
 
     async def get(self, path: str, send: Send) -> None:
-        if path == "/health":
+        if path == "/health" and self.script.loading:
+            await send_json(send, 503, LOADING)
+        elif path == "/health":
             await send_health(send, self.profile.dialect)
         elif path in ("/v1/models", "/models"):
             data = [{"id": self.profile.model, "object": "model", "owned_by": "sim"}]

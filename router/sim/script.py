@@ -42,6 +42,8 @@ class Script:
     received: list[Received] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)  # what was generated: the true token counts
     sent: list[bytes] = field(default_factory=list)  # the body bytes of the latest stream
+    loading: bool = False  # answer 503 "Loading model" like llama.cpp at start-up
+    health_checks: int = 0
     aborted: int = 0  # generations stopped because the client went away
     completed: int = 0
     in_flight: int = 0
@@ -66,3 +68,4 @@ class Script:
         self.plans.clear()
         self.sent.clear()
         self.aborted = self.completed = self.in_flight = self.peak_in_flight = 0
+        self.health_checks, self.loading = 0, False

@@ -1,0 +1,91 @@
+"""Admission control per lane: at most `max_concurrency` requests at the engine, the rest wait
+in a FIFO queue of bounded depth for a bounded time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from router.config import LaneConfig
+from router.errors import RouterError
+
+
+class Rejected(RouterError):
+    status = 429
+    type = "rate_limit_error"
+
+
+class QueueFull(Rejected):
+    code = "queue_full"
+
+
+class QueueTimeout(Rejected):
+    code = "queue_timeout"
+
+
+class LaneGate:
+    def __init__(self, lane: str, slots: int, depth: int, timeout: float) -> None:
+        self.lane, self.free, self.depth, self.timeout = lane, slots, depth, timeout
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def queued(self) -> int:
+        return len(self.waiters)
+
+    async def enter(self) -> None:
+        """Take a slot, waiting in line if need be; raises QueueFull or QueueTimeout."""
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return
+        if len(self.waiters) >= self.depth:
+            raise QueueFull(f"lane {self.lane!r} is full: {self.depth} requests already wait")
+        slot = asyncio.get_running_loop().create_future()
+        self.waiters.append(slot)
+        try:
+            async with asyncio.timeout(self.timeout):
+                await slot
+        except BaseException as exc:
+            if slot.done() and not slot.cancelled():
+                self.leave()  # handed a slot just as we gave up: pass it on
+            elif slot in self.waiters:
+                self.waiters.remove(slot)
+            if isinstance(exc, TimeoutError):
+                raise QueueTimeout(
+                    f"lane {self.lane!r} had no free slot within {self.timeout:g} s"
+                ) from None
+            raise
+
+    def leave(self) -> None:
+        """Give the slot back: straight to the longest waiter, if any."""
+        while self.waiters:
+            slot = self.waiters.popleft()
+            if not slot.done():
+                slot.set_result(None)
+                return
+        self.free += 1
+
+
+class QueueDepth(Collector):
+    """`lanerouter_queue_depth{lane}`: requests waiting for a slot, read at scrape time."""
+
+    def __init__(self, gates: dict[str, LaneGate]) -> None:
+        self.gates = gates
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "lanerouter_queue_depth", "Requests waiting for a slot", labels=["lane"]
+        )
+        for lane, gate in self.gates.items():
+            family.add_metric([lane], gate.queued)
+        yield family
+
+
+def lane_gates(lanes: dict[str, LaneConfig]) -> dict[str, LaneGate]:
+    return {
+        name: LaneGate(name, lane.max_concurrency, lane.queue_depth, lane.queue_timeout)
+        for name, lane in lanes.items()
+    }

@@ -1,0 +1,84 @@
+"""Each lane's current state, from a background prober and from what real traffic shows.
+
+A failed request marks its lane `down` at once; only a successful probe brings it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from router.health import STATES, LaneHealth, LaneState, probe
+from router.upstream import Upstreams
+
+UNUSABLE: frozenset[LaneState] = frozenset({"down", "loading"})
+
+
+class LaneStates(Collector):
+    """Current state per lane; also the `lanerouter_lane_state{lane,state}` gauge."""
+
+    def __init__(self, lanes: Iterable[str]) -> None:
+        # Until the first probe answers, a lane is presumed ready: a wrong guess costs one
+        # fast connection error, then the lane is marked down.
+        self.health = {lane: LaneHealth("ready", "not probed yet") for lane in lanes}
+
+    def state(self, lane: str) -> LaneState:
+        return self.health[lane].state
+
+    def usable(self, lane: str) -> bool:
+        return self.health[lane].state not in UNUSABLE
+
+    def update(self, lane: str, health: LaneHealth) -> None:
+        self.health[lane] = health
+
+    def mark(self, lane: str, state: LaneState, detail: str) -> None:
+        self.health[lane] = LaneHealth(state, detail)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "lanerouter_lane_state", "1 for the lane's current state", labels=["lane", "state"]
+        )
+        for lane, health in self.health.items():
+            for state in STATES:
+                family.add_metric([lane, state], 1.0 if health.state == state else 0.0)
+        yield family
+
+
+async def probe_forever(
+    upstreams: Upstreams, states: LaneStates, lane: str, every: float, first: asyncio.Event
+) -> None:
+    while True:
+        states.update(lane, await probe(upstreams, lane))
+        first.set()
+        await asyncio.sleep(every)
+
+
+class Prober:
+    """One background probing task per lane, for the app's lifetime."""
+
+    def __init__(self, upstreams: Upstreams, states: LaneStates, every: float) -> None:
+        self.upstreams, self.states, self.every = upstreams, states, every
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, wait_first: float = 1.0) -> None:
+        """Start probing; wait (briefly) for a first answer from each lane."""
+        firsts = []
+        for lane in self.states.health:
+            firsts.append(asyncio.Event())
+            task = probe_forever(self.upstreams, self.states, lane, self.every, firsts[-1])
+            self.tasks.append(asyncio.create_task(task, name=f"probe-{lane}"))
+        waits = [asyncio.create_task(first.wait()) for first in firsts]
+        _, pending = await asyncio.wait(waits, timeout=wait_first)
+        for wait in pending:
+            wait.cancel()
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
