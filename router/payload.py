@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from router.assemble import ASSEMBLED_PATHS
 from router.config import EngineKind, LaneConfig
 
 # Endpoints whose streams report usage only when asked (`stream_options.include_usage`).
@@ -25,13 +26,25 @@ def needs_usage_request(engine: EngineKind, path: str, body: Mapping[str, Any]) 
     return not (isinstance(options, dict) and options.get("include_usage") is True)
 
 
+def streams_for_assembly(engine: EngineKind, path: str, body: Mapping[str, Any]) -> bool:
+    """Whether a non-streaming request goes upstream as a stream (see router.assemble)."""
+    family = engine in ("llamacpp", "ik_llamacpp")
+    return family and path in ASSEMBLED_PATHS and body.get("stream") is not True
+
+
 def upstream_body(
-    body: Mapping[str, Any], lane: LaneConfig, apply_defaults: bool, ask_usage: bool
+    body: Mapping[str, Any],
+    lane: LaneConfig,
+    apply_defaults: bool,
+    ask_usage: bool,
+    assemble: bool = False,
 ) -> bytes:
     """The client's body with `model` set to the lane's and the lane's defaults filled in."""
     merged = merge_defaults(body, lane.request_defaults) if apply_defaults else dict(body)
     merged["model"] = lane.model
-    if ask_usage:
+    if assemble:
+        merged["stream"] = True
+    if ask_usage or assemble:
         options = merged.get("stream_options")
         merged["stream_options"] = (options if isinstance(options, dict) else {}) | {
             "include_usage": True

@@ -19,7 +19,7 @@ from router.errors import ClientGone, RouterError, sse_error_event
 from router.exchange import Exchange, Outcome, outcome_for_status, request_id
 from router.intent import classify
 from router.meter import Measurement
-from router.payload import needs_usage_request, upstream_body
+from router.payload import needs_usage_request, streams_for_assembly, upstream_body
 from router.recorder import Recorder
 from router.relay import STREAM_HEADERS, exchange_headers, relay, relay_events
 from router.reuse import fingerprints
@@ -69,10 +69,12 @@ class Proxy:
         headers = list(request.headers.items())
 
         def build(lane: str) -> Outgoing:
-            ask_usage = needs_usage_request(lanes[lane].engine, exchange.endpoint, body)
+            engine, path = lanes[lane].engine, exchange.endpoint
+            ask_usage = needs_usage_request(engine, path, body)
+            assembled = streams_for_assembly(engine, path, body)
             query = request.url.query
-            target = f"{exchange.endpoint}?{query}" if query else exchange.endpoint
-            content = upstream_body(body, lanes[lane], apply_defaults, ask_usage)
+            target = f"{path}?{query}" if query else path
+            content = upstream_body(body, lanes[lane], apply_defaults, ask_usage, assembled)
             return Outgoing(target, headers, content, exchange.request_id)
 
         dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, build))
@@ -106,6 +108,7 @@ class Proxy:
             opened.response,
             exchange,
             self.recorder,
+            assembled=streams_for_assembly(lane.engine, exchange.endpoint, body),
             base_url=lane.base_url,
             strip_usage=strip,
             keep_text=self.recorder.keep_text,

@@ -9,6 +9,7 @@ import anyio
 import httpx
 from starlette.responses import Response, StreamingResponse
 
+from router.assemble import assemble
 from router.errors import RouterError, sse_error_event
 from router.exchange import Exchange, Observer, Outcome, outcome_for_status
 from router.meter import StreamMeter, measure_body
@@ -47,9 +48,16 @@ async def relay(
     base_url: str,
     strip_usage: bool,
     keep_text: bool,
+    assembled: bool = False,
 ) -> Response:
     exchange.status = upstream.status_code
     headers = relayed_headers(upstream, exchange)
+    if assembled and is_event_stream(upstream):
+        body = await collect_stream(upstream, exchange, observer, base_url)
+        headers["content-type"] = "application/json; charset=utf-8"
+        return finish_body(
+            exchange, observer, assemble(exchange.endpoint, body), headers, keep_text
+        )
     if is_event_stream(upstream):
         stream = relay_events(upstream, exchange, observer, base_url, strip_usage, keep_text)
         return StreamingResponse(stream, upstream.status_code, headers | STREAM_HEADERS)
@@ -59,10 +67,32 @@ async def relay(
     finally:
         await upstream.aclose()
     measure_body(exchange.measurement, body, observer.now())
-    exchange.outcome = outcome_for_status(upstream.status_code)
+    return finish_body(exchange, observer, body, headers, keep_text)
+
+
+def finish_body(
+    exchange: Exchange, observer: Observer, body: bytes, headers: dict[str, str], keep_text: bool
+) -> Response:
+    exchange.outcome = outcome_for_status(exchange.status)
     exchange.completion_text = body_text(body) if keep_text else None
     observer.done(exchange)
-    return Response(body, upstream.status_code, headers)
+    return Response(body, exchange.status, headers)
+
+
+async def collect_stream(
+    upstream: httpx.Response, exchange: Exchange, observer: Observer, base_url: str
+) -> bytes:
+    """Read a whole stream (metered: its TTFT is real) for a client that did not ask for one."""
+    meter, parts = StreamMeter(exchange.measurement), []
+    try:
+        with upstream_errors(exchange.lane, base_url):
+            async for chunk in upstream.aiter_raw():
+                parts.append(meter.feed(chunk, observer.now()))
+        parts.append(meter.finish(observer.now()))
+    finally:
+        with anyio.CancelScope(shield=True):
+            await upstream.aclose()
+    return b"".join(parts)
 
 
 async def relay_events(
