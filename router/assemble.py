@@ -59,11 +59,18 @@ def chat_choice(chunks: list[dict[str, Any]]) -> dict[str, Any]:
         for call in delta.get("tool_calls") or []:
             merge_call(calls.setdefault(call.get("index", 0), {}), call)
         finish = choice.get("finish_reason") or finish
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts["content"]) or None}
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts["content"])}
     if texts["reasoning_content"]:
         message["reasoning_content"] = "".join(texts["reasoning_content"])
-    if calls:
-        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    if calls:  # llama.cpp writes each call as type, function, id
+        message["tool_calls"] = [
+            {
+                "type": calls[i].get("type", "function"),
+                "function": calls[i]["function"],
+                "id": calls[i].get("id", ""),
+            }
+            for i in sorted(calls)
+        ]
     return {"finish_reason": finish, "index": 0, "message": message}
 
 
