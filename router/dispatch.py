@@ -46,6 +46,11 @@ class Retryable(Exception):
         self.cause, self.error = cause, error
 
 
+@dataclass(slots=True)
+class QueueSpot:
+    lane: str | None = None  # the lane whose queue the request waits in, if it waits
+
+
 @dataclass(frozen=True, slots=True)
 class Opened:
     lane: str
@@ -78,8 +83,14 @@ class Dispatcher:
         self.lanes, self.upstreams, self.states, self.gates = lanes, upstreams, states, gates
         self.events, self.clock, self.sleep = events, clock, sleep
 
-    async def open(self, candidates: Sequence[Candidate], build: Build) -> tuple[Opened, float]:
-        """The first lane that answers, and the seconds spent waiting in lane queues."""
+    async def open(
+        self, candidates: Sequence[Candidate], build: Build, queue: QueueSpot | None = None
+    ) -> tuple[Opened, float]:
+        """The first lane that answers, and the seconds spent waiting in lane queues.
+
+        `queue` tells the caller, while it waits, in which lane's queue the request stands.
+        """
+        queue = queue or QueueSpot()
         failure: tuple[str, RouterError] | None = None
         waited = 0.0
         for index, candidate in enumerate(candidates):
@@ -91,11 +102,13 @@ class Dispatcher:
                 continue
             started = self.clock()
             try:
+                queue.lane = lane
                 await gate.enter()
             except Rejected as exc:
                 failure = (exc.code, exc)
                 continue
             finally:
+                queue.lane = None
                 waited += self.clock() - started
             self.events.waited(lane, self.clock() - started)
             try:

@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from router.body import read_json_object
 from router.candidates import estimate_prompt_tokens, plan_candidates, requested_output
 from router.config import Settings
-from router.dispatch import Dispatcher, Opened, Outgoing
+from router.dispatch import Dispatcher, Opened, Outgoing, QueueSpot
 from router.errors import ClientGone, RouterError, sse_error_event
 from router.exchange import Exchange, Outcome, outcome_for_status, request_id
 from router.intent import classify
@@ -77,14 +77,29 @@ class Proxy:
             content = upstream_body(body, lanes[lane], apply_defaults, ask_usage, assembled)
             return Outgoing(target, headers, content, exchange.request_id)
 
-        dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, build))
-        if body.get("stream") is True:
-            keepalive = self.settings.server.queue_keepalive
-            done, _ = await asyncio.wait({dispatching}, timeout=keepalive)
-            if not done:  # still waiting for a slot: commit and keep the client's line alive
-                return self.queued_stream(dispatching, exchange, body)
+        spot = QueueSpot()
+        dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, build, spot))
+        if body.get("stream") is True and await self.queued_long(request, dispatching, spot):
+            # Waiting for a slot: commit the stream and keep the client's line alive.
+            exchange.lane = spot.lane or exchange.lane
+            return self.queued_stream(dispatching, exchange, body)
         opened, waited = await watch(request, dispatching)
         return await self.relay_opened(request, opened, waited, exchange, body)
+
+    async def queued_long(
+        self, request: Request, dispatching: asyncio.Future[Any], spot: QueueSpot
+    ) -> bool:
+        """Whether the dispatch still waits in a lane queue after one keepalive interval."""
+        keepalive = self.settings.server.queue_keepalive
+        try:
+            while not dispatching.done():
+                await watch(request, asyncio.wait({dispatching}, timeout=keepalive))
+                if not dispatching.done() and spot.lane is not None:
+                    return True
+        except ClientGone:
+            dispatching.cancel()
+            raise
+        return False
 
     async def relay_opened(
         self,
