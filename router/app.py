@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from router.admission import QueueDepth, lane_gates
 from router.config import Settings
 from router.dispatch import Dispatcher
+from router.drain import Drain
 from router.errors import EngineAnswer, RouterError, error_body, error_json
 from router.lanestate import LaneStates, Prober
 from router.proxy import Proxy
@@ -39,6 +40,7 @@ def create_app(
     upstreams: Upstreams | None = None,
     registry: CollectorRegistry | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    drain: Drain | None = None,
 ) -> FastAPI:
     """The ASGI app. Clients (closed by the app at shutdown), metrics registry and clock are
     injectable for tests."""
@@ -50,7 +52,7 @@ def create_app(
     registry.register(states)
     registry.register(QueueDepth(gates))
     dispatcher = Dispatcher(settings.lanes, clients, states, gates, recorder.metrics, clock)
-    proxy = Proxy(settings, table, dispatcher, recorder)
+    proxy = Proxy(settings, table, dispatcher, recorder, drain or Drain())
     prober = Prober(clients, states, settings.server.probe_interval)
 
     @asynccontextmanager

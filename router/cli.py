@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +15,7 @@ import uvicorn
 from router.app import create_app
 from router.config import ConfigError, Settings, load_settings
 from router.demo import start_simulated_engines
+from router.drain import Drain
 
 DEFAULT_CONFIG = Path("config.toml")
 DESCRIPTION = """\
@@ -80,11 +83,34 @@ def serve(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is ours
     for name, lane in settings.lanes.items():
         logging.info("lane %-6s -> %s (%s)", name, lane.base_url, lane.engine)
-    app = create_app(settings)
-    # lanerouter logs each routed request itself (path -> lane (reason) status); uvicorn's
-    # access log would repeat it, and the demo engines' lines with it.
-    uvicorn.run(app, host=server.host, port=server.port, log_level=args.log_level, access_log=False)
+    drain = Drain()
+    app = create_app(settings, drain=drain)
+    grace = settings.server.shutdown_grace
+    config = uvicorn.Config(
+        app,
+        host=server.host,
+        port=server.port,
+        log_level=args.log_level,
+        # lanerouter logs each routed request itself (path -> lane (reason) status); uvicorn's
+        # access log would repeat it, and the demo engines' lines with it.
+        access_log=False,
+        # uvicorn cuts what still runs after this; the drain ends streams properly just before.
+        timeout_graceful_shutdown=math.ceil(grace) + 2,
+    )
+    DrainingServer(config, drain, grace).run()
     return 0
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, telling the app's drain when it stops accepting connections."""
+
+    def __init__(self, config: uvicorn.Config, drain: Drain, grace: float) -> None:
+        super().__init__(config)
+        self.drain, self.grace = drain, grace
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.drain.begin(self.grace)
+        await super().shutdown(sockets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

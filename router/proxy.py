@@ -13,15 +13,16 @@ from starlette.responses import Response, StreamingResponse
 
 from router.body import read_json_object
 from router.candidates import estimate_prompt_tokens, plan_candidates, requested_output
-from router.config import Settings
+from router.config import LaneConfig, Settings
 from router.dispatch import Dispatcher, Opened, Outgoing, QueueSpot
+from router.drain import Drain
 from router.errors import ClientGone, RouterError, sse_error_event
 from router.exchange import Exchange, Outcome, outcome_for_status, request_id
 from router.intent import classify
 from router.meter import Measurement
 from router.payload import needs_usage_request, streams_for_assembly, upstream_body
 from router.recorder import Recorder
-from router.relay import STREAM_HEADERS, exchange_headers, relay, relay_events
+from router.relay import STREAM_HEADERS, Relaying, exchange_headers, relay, relay_events
 from router.reuse import fingerprints
 from router.routing import RouteTable, choose_lane
 
@@ -32,10 +33,15 @@ QUEUED = b": queued\n\n"
 
 class Proxy:
     def __init__(
-        self, settings: Settings, table: RouteTable, dispatcher: Dispatcher, recorder: Recorder
+        self,
+        settings: Settings,
+        table: RouteTable,
+        dispatcher: Dispatcher,
+        recorder: Recorder,
+        drain: Drain,
     ) -> None:
         self.settings, self.table = settings, table
-        self.dispatcher, self.recorder = dispatcher, recorder
+        self.dispatcher, self.recorder, self.drain = dispatcher, recorder, drain
 
     async def handle(self, request: Request, path: str, apply_defaults: bool) -> Response:
         rid = request_id(request.headers.get("x-request-id"))
@@ -118,17 +124,18 @@ class Proxy:
             opened.reason,
             opened.response.status_code,
         )
-        strip = needs_usage_request(lane.engine, exchange.endpoint, body)
-        relaying = relay(
-            opened.response,
-            exchange,
-            self.recorder,
-            assembled=streams_for_assembly(lane.engine, exchange.endpoint, body),
-            base_url=lane.base_url,
-            strip_usage=strip,
-            keep_text=self.recorder.keep_text,
-        )
+        relaying = relay(opened.response, exchange, self.relaying(lane, exchange, body))
         return await watch(request, relaying)
+
+    def relaying(self, lane: LaneConfig, exchange: Exchange, body: dict[str, Any]) -> Relaying:
+        return Relaying(
+            observer=self.recorder,
+            drain=self.drain,
+            base_url=lane.base_url,
+            strip_usage=needs_usage_request(lane.engine, exchange.endpoint, body),
+            keep_text=self.recorder.keep_text,
+            assembled=streams_for_assembly(lane.engine, exchange.endpoint, body),
+        )
 
     def take(self, opened: Opened, waited: float, exchange: Exchange) -> None:
         exchange.lane, exchange.reason = opened.lane, opened.reason
@@ -171,10 +178,8 @@ class Proxy:
             raise
         self.take(opened, waited, exchange)
         lane = self.settings.lanes[opened.lane]
-        strip = needs_usage_request(lane.engine, exchange.endpoint, body)
-        async for chunk in relay_events(
-            opened.response, exchange, self.recorder, lane.base_url, strip, self.recorder.keep_text
-        ):
+        how = self.relaying(lane, exchange, body)
+        async for chunk in relay_events(opened.response, exchange, how):
             yield chunk
 
 

@@ -4,12 +4,14 @@ metered on the way."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import anyio
 import httpx
 from starlette.responses import Response, StreamingResponse
 
 from router.assemble import assemble
+from router.drain import Drain
 from router.errors import RouterError, sse_error_event
 from router.exchange import Exchange, Observer, Outcome, outcome_for_status
 from router.meter import StreamMeter, measure_body
@@ -40,76 +42,76 @@ def is_event_stream(upstream: httpx.Response) -> bool:
     return content_type.startswith("text/event-stream")
 
 
-async def relay(
-    upstream: httpx.Response,
-    exchange: Exchange,
-    observer: Observer,
-    *,
-    base_url: str,
-    strip_usage: bool,
-    keep_text: bool,
-    assembled: bool = False,
-) -> Response:
+@dataclass(frozen=True, slots=True)
+class Relaying:
+    """How one answer is relayed, and to whom it reports."""
+
+    observer: Observer
+    drain: Drain
+    base_url: str
+    strip_usage: bool = False  # remove the usage event lanerouter asked for itself
+    keep_text: bool = False  # keep the completion's text for the request log
+    assembled: bool = False  # a stream the client did not ask for: answer with one body
+
+
+async def relay(upstream: httpx.Response, exchange: Exchange, how: Relaying) -> Response:
     exchange.status = upstream.status_code
     headers = relayed_headers(upstream, exchange)
-    if assembled and is_event_stream(upstream):
-        body = await collect_stream(upstream, exchange, observer, base_url)
+    if how.assembled and is_event_stream(upstream):
+        stream = await collect_stream(upstream, exchange, how)
         headers["content-type"] = "application/json; charset=utf-8"
-        return finish_body(
-            exchange, observer, assemble(exchange.endpoint, body), headers, keep_text
-        )
+        return finish_body(exchange, how, assemble(exchange.endpoint, stream), headers)
     if is_event_stream(upstream):
-        stream = relay_events(upstream, exchange, observer, base_url, strip_usage, keep_text)
-        return StreamingResponse(stream, upstream.status_code, headers | STREAM_HEADERS)
+        events = relay_events(upstream, exchange, how)
+        return StreamingResponse(events, upstream.status_code, headers | STREAM_HEADERS)
     try:
-        with upstream_errors(exchange.lane, base_url):
+        with upstream_errors(exchange.lane, how.base_url):
             body = b"".join([chunk async for chunk in upstream.aiter_raw()])
     finally:
         await upstream.aclose()
-    measure_body(exchange.measurement, body, observer.now())
-    return finish_body(exchange, observer, body, headers, keep_text)
+    measure_body(exchange.measurement, body, how.observer.now())
+    return finish_body(exchange, how, body, headers)
 
 
 def finish_body(
-    exchange: Exchange, observer: Observer, body: bytes, headers: dict[str, str], keep_text: bool
+    exchange: Exchange, how: Relaying, body: bytes, headers: dict[str, str]
 ) -> Response:
     exchange.outcome = outcome_for_status(exchange.status)
-    exchange.completion_text = body_text(body) if keep_text else None
-    observer.done(exchange)
+    exchange.completion_text = body_text(body) if how.keep_text else None
+    how.observer.done(exchange)
     return Response(body, exchange.status, headers)
 
 
-async def collect_stream(
-    upstream: httpx.Response, exchange: Exchange, observer: Observer, base_url: str
-) -> bytes:
+async def collect_stream(upstream: httpx.Response, exchange: Exchange, how: Relaying) -> bytes:
     """Read a whole stream (metered: its TTFT is real) for a client that did not ask for one."""
-    meter, parts = StreamMeter(exchange.measurement), []
+    meter, parts, now = StreamMeter(exchange.measurement), [], how.observer.now
+    how.drain.add(upstream)
     try:
-        with upstream_errors(exchange.lane, base_url):
+        with upstream_errors(exchange.lane, how.base_url):
             async for chunk in upstream.aiter_raw():
-                parts.append(meter.feed(chunk, observer.now()))
-        parts.append(meter.finish(observer.now()))
+                parts.append(meter.feed(chunk, now()))
+        parts.append(meter.finish(now()))
+    except RouterError as exc:
+        raise how.drain.error_for(exc) from exc
     finally:
+        how.drain.discard(upstream)
         with anyio.CancelScope(shield=True):
             await upstream.aclose()
     return b"".join(parts)
 
 
 async def relay_events(
-    upstream: httpx.Response,
-    exchange: Exchange,
-    observer: Observer,
-    base_url: str,
-    strip_usage: bool,
-    keep_text: bool,
+    upstream: httpx.Response, exchange: Exchange, how: Relaying
 ) -> AsyncIterator[bytes]:
     """Yield the engine's events as they come; a failure after the start ends in an SSE error."""
     exchange.streamed = True
-    meter = StreamMeter(exchange.measurement, strip_usage=strip_usage, keep_text=keep_text)
-    now = observer.now
+    meter = StreamMeter(exchange.measurement, strip_usage=how.strip_usage,
+                        keep_text=how.keep_text)  # fmt: skip
+    now = how.observer.now
     outcome = Outcome.CLIENT_DISCONNECTED  # unless the loop below gets to its end
+    how.drain.add(upstream)
     try:
-        with upstream_errors(exchange.lane, base_url):
+        with upstream_errors(exchange.lane, how.base_url):
             async for chunk in upstream.aiter_raw():
                 out = meter.feed(chunk, now())
                 if out:
@@ -121,14 +123,15 @@ async def relay_events(
     except RouterError as exc:
         outcome = Outcome.UPSTREAM_ABORTED
         # The 200 and part of the stream are gone already: end with a well-formed event.
-        yield sse_error_event(exc)
+        yield sse_error_event(how.drain.error_for(exc))
     finally:
+        how.drain.discard(upstream)
         # Also runs when the client disconnects: closing drops the engine connection at once,
         # which is what makes llama.cpp stop generating and free its slot. Shielded, as the
         # disconnect arrives as a cancellation that would otherwise cut this short too.
         with anyio.CancelScope(shield=True):
             await upstream.aclose()
-        finish(exchange, observer, meter, outcome)
+        finish(exchange, how.observer, meter, outcome)
 
 
 def finish(exchange: Exchange, observer: Observer, meter: StreamMeter, outcome: Outcome) -> None:
