@@ -289,3 +289,44 @@ async def test_hundred_streams_while_a_lane_dies(
             failed += 1
     assert finished + failed == 100
     assert finished > 0 and failed > 0
+
+
+async def test_full_queue_spills_to_the_fallback_lane(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    url = start_router(quick(engines, {"chat": {"queue_depth": 0}}))
+    engines["chat"].script.push(Behaviour(reply=LONG[:400], token_delay=0.02))
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        body = HELLO | {"max_tokens": 500}
+        holder = asyncio.create_task(client.post(CHAT, json=body | {"stream": True}))
+        await asyncio.sleep(0.3)
+        spilled = await client.post(CHAT, json=body)
+        await holder
+    assert spilled.status_code == 200
+    assert (spilled.headers["x-lane"], spilled.headers["x-route-reason"]) == (
+        "tools",
+        "failover:chat",
+    )
+    assert (
+        value(
+            samples(url),
+            "lanerouter_failovers_total",
+            from_lane="chat",
+            to_lane="tools",
+            cause="queue_full",
+        )
+        == 1
+    )
+
+
+def test_context_fit_moves_or_refuses(router_url: str, engines: dict[str, Engine]) -> None:
+    # About 40k tokens: more than tools' 32K, fits chat's 64K.
+    big = {"messages": [{"role": "user", "content": "x " * 80_000}], "max_tokens": 100}
+    tools = {"type": "function", "function": {"name": "f", "parameters": {}}}
+    moved = httpx.post(router_url + CHAT, json=big | {"tools": [tools]}, timeout=30)
+    assert moved.status_code == 200
+    assert (moved.headers["x-lane"], moved.headers["x-route-reason"]) == ("chat", "context")
+    refused = httpx.post(router_url + CHAT, json=big | {"model": "audit"}, timeout=30)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "context_length_exceeded"
+    assert engines["audit"].script.received == []
