@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
-import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from router.body import read_json_object
 from router.candidates import estimate_prompt_tokens, plan_candidates, requested_output
 from router.config import LaneConfig, Settings
+from router.disconnect import watch
 from router.dispatch import Dispatcher, Opened, Outgoing, QueueSpot
 from router.drain import Drain
 from router.errors import ClientGone, RouterError, sse_error_event
@@ -21,14 +21,13 @@ from router.exchange import Exchange, Outcome, outcome_for_status, request_id
 from router.intent import classify
 from router.meter import Measurement
 from router.payload import needs_usage_request, streams_for_assembly, upstream_body
+from router.queued import abandon, keepalive_until
 from router.recorder import Recorder
 from router.relay import STREAM_HEADERS, Relaying, exchange_headers, relay, relay_events
 from router.reuse import fingerprints
 from router.routing import RouteTable, choose_lane
 
 log = logging.getLogger("lanerouter")
-T = TypeVar("T")
-QUEUED = b": queued\n\n"
 
 
 class Proxy:
@@ -63,7 +62,7 @@ class Proxy:
         body = await read_json_object(request, self.settings.server.max_body_bytes)
         intent = classify(body)
         route = choose_lane(self.table, intent, request.headers.get("x-lane"))
-        exchange.lane, exchange.reason = route.lane, route.reason
+        exchange.lane, exchange.reason = route.lane, route.reason  # for errors from here on
         lanes = self.settings.lanes
         candidates = plan_candidates(
             route, lanes, estimate_prompt_tokens(body), requested_output(body)
@@ -160,11 +159,9 @@ class Proxy:
         exchange: Exchange,
         body: dict[str, Any],
     ) -> AsyncIterator[bytes]:
-        keepalive = self.settings.server.queue_keepalive
         try:
-            yield QUEUED
-            while not (await asyncio.wait({dispatching}, timeout=keepalive))[0]:
-                yield QUEUED
+            async for comment in keepalive_until(dispatching, self.settings.server.queue_keepalive):
+                yield comment
             opened, waited = dispatching.result()
         except RouterError as exc:
             exchange.status, exchange.outcome = exc.status, outcome_for_status(exc.status)
@@ -181,35 +178,3 @@ class Proxy:
         how = self.relaying(lane, exchange, body)
         async for chunk in relay_events(opened.response, exchange, how):
             yield chunk
-
-
-async def watch(request: Request, work: Awaitable[T]) -> T:
-    """Await `work`, but give it up as soon as the client disconnects."""
-    task = asyncio.ensure_future(work)
-    gone = asyncio.ensure_future(disconnected(request))
-    try:
-        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
-    if not task.done():
-        task.cancel()
-        raise ClientGone("the client disconnected")
-    return task.result()
-
-
-async def abandon(dispatching: asyncio.Future[tuple[Opened, float]]) -> None:
-    """Stop a dispatch nobody waits for; if it got through already, undo that."""
-    if not dispatching.done():
-        dispatching.cancel()
-        return
-    if dispatching.cancelled() or dispatching.exception() is not None:
-        return
-    opened, _ = dispatching.result()
-    opened.gate.leave()
-    with anyio.CancelScope(shield=True):
-        await opened.response.aclose()
-
-
-async def disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass

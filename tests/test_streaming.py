@@ -79,7 +79,7 @@ async def test_hundreds_of_streams_never_wait_for_a_pool_slot(
     router_url = start_router(settings_for(engines, {"tools": {"max_concurrency": 150}}))
     script = engines["tools"].script
     streams = 150  # past httpx's default pool of 100 connections
-    script.push(*[Behaviour(reply="a b c", first_token_delay=0.5, token_delay=0.05)] * streams)
+    script.push(*[Behaviour(reply="a b c", hold_until_in_flight=streams)] * streams)
     body = HELLO | {"stream": True, "model": "tools"}
     limits = httpx.Limits(max_connections=None)
 

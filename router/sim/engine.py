@@ -95,6 +95,7 @@ class SimEngine:
             return
         self.script.started()
         try:
+            await self.hold(behaviour)
             await self.generate(path, body, behaviour, receive, send)
         finally:
             self.script.in_flight -= 1
@@ -119,6 +120,13 @@ class SimEngine:
             await asyncio.sleep(first_delay + token_delay * plan.completion_tokens)
             await send_json(send, 200, whole_body(path, plan, prompt_ms, predicted_ms))
             self.script.completed += 1
+
+    async def hold(self, behaviour: Behaviour) -> None:
+        """Let a test see how many requests reach the engine at once, whatever the machine load."""
+        for _ in range(1000):
+            if self.script.in_flight >= (behaviour.hold_until_in_flight or 0):
+                return
+            await asyncio.sleep(0.01)
 
     def plan(self, path: str, body: dict[str, Any], behaviour: Behaviour) -> Plan:
         prompt = json.dumps([body.get(k) for k in ("system", "messages", "prompt", "input")])
