@@ -1,0 +1,156 @@
+"""lanerouter in front of a real vLLM 0.32 OpenAI server (CPU, tiny random Qwen3) as the tools lane,
+started with the user's flags (qwen3_coder tool parser, qwen3 reasoning parser, prefix caching).
+
+A logits processor makes the random model emit a scripted text (`vllm_xargs.script`), so vLLM's
+own parsers produce real `reasoning`, `content` and `tool_calls` deltas.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from captures import data_events
+from conftest import Engine, settings_for
+from real_engines import free_port, needs_vllm, vllm_server
+from tap import Tap
+from test_real_llamacpp import Routed
+
+from router.config import Settings
+
+pytestmark = needs_vllm
+CHAT = "/v1/chat/completions"
+TOOLS = {"X-Lane": "tools"}  # the model name stays "gpt-4o": lanerouter must rewrite it
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+TOOL_SCRIPT = (
+    "Let me check.\n<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n"
+    "</parameter>\n</function>\n</tool_call>"
+)
+
+
+@pytest.fixture(scope="module")
+def vllm() -> Iterator[str]:
+    with vllm_server(free_port(), extra="--enable-prompt-tokens-details") as url:
+        yield url
+
+
+@pytest.fixture
+def routed(
+    vllm: str, engines: dict[str, Engine], start_router: Callable[[Settings], str], tmp_path: Path
+) -> Routed:
+    tap = Tap(int(vllm.rsplit(":", 1)[1]))
+    tools = {"base_url": tap.url, "engine": "vllm", "ctx_size": 2048}
+    settings = settings_for(engines, {"tools": tools}, probe_interval=60)
+    log = tmp_path / "requests.jsonl"
+    settings = settings.model_copy(
+        update={"request_log": settings.request_log.model_copy(update={"destination": str(log)})}
+    )
+    yield Routed(start_router(settings), vllm, tap, log)
+    tap.close()
+
+
+def ask(script: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "model": "gpt-4o",
+        "max_tokens": 200,
+        "vllm_xargs": {"script": script},
+        "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
+    } | extra
+
+
+def stream(routed: Routed, body: dict[str, Any]) -> bytes:
+    with httpx.stream(
+        "POST", routed.url + CHAT, json=body | {"stream": True}, timeout=60, headers=TOOLS
+    ) as r:
+        assert r.status_code == 200, r.read()
+        assert r.headers["x-lane"] == "tools"
+        return b"".join(r.iter_raw())
+
+
+def deltas(raw: bytes, key: str) -> list[Any]:
+    return [
+        e["choices"][0]["delta"][key]
+        for e in data_events(raw)
+        if e.get("choices") and e["choices"][0]["delta"].get(key)
+    ]
+
+
+def test_tool_call_streams_intact_and_usage_is_stripped(routed: Routed) -> None:
+    # The client model name is not vLLM's (it would answer 404): lanerouter rewrote it.
+    received = stream(routed, ask(TOOL_SCRIPT, tools=[WEATHER], tool_choice="auto"))
+    engine_sent = routed.tap.last_body()
+    usage = [e for e in data_events(engine_sent) if e.get("usage")]
+    assert len(usage) == 1  # lanerouter asked vLLM for usage...
+    assert b'"usage"' not in received  # ...and kept it from a client that did not
+    assert received == engine_sent.replace(
+        b"data: " + json.dumps(usage[0], separators=(",", ":")).encode() + b"\n\n", b""
+    )
+    calls = deltas(received, "tool_calls")
+    assert calls[0][0]["function"]["name"] == "get_weather"
+    arguments = "".join(c[0]["function"].get("arguments", "") for c in calls)
+    assert json.loads(arguments) == {"city": "Paris"}
+    # The lane default enable_thinking=false: the text is content, not reasoning.
+    assert "".join(deltas(received, "content")).startswith("Let me check.")
+    [line] = [json.loads(x) for x in routed.log.read_text().splitlines()]
+    assert line["completion_tokens"] == usage[0]["usage"]["completion_tokens"]
+    assert line["cached_tokens"] == usage[0]["usage"]["prompt_tokens_details"]["cached_tokens"]
+
+
+def test_reasoning_counts_as_first_content(routed: Routed) -> None:
+    thinking = {"chat_template_kwargs": {"enable_thinking": True}}  # the client's choice wins
+    received = stream(routed, ask("<think>\nShort thought.\n</think>\n\nHello!", **thinking))
+    assert "".join(deltas(received, "reasoning")).strip() == "Short thought."
+    assert "Hello!" in "".join(deltas(received, "content"))
+    [line] = [json.loads(x) for x in routed.log.read_text().splitlines()]
+    assert line["ttft_ms"] is not None and line["decode_tps"] is not None
+
+
+def test_non_streamed_text_lands_in_content(routed: Routed) -> None:
+    body = ask("Hello! I am a tiny test model.")
+    response = httpx.post(routed.url + CHAT, json=body, headers=TOOLS, timeout=60)
+    assert response.status_code == 200
+    message = response.json()["choices"][0]["message"]
+    assert message["content"] == "Hello! I am a tiny test model."
+    assert message["reasoning"] is None
+    assert response.content == routed.tap.last_body()
+
+
+def running(engine: str, name: str) -> float:
+    for line in httpx.get(engine + "/metrics").text.splitlines():
+        if line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in vLLM's metrics")
+
+
+def test_disconnect_aborts_the_request(routed: Routed) -> None:
+    before = running(routed.engine, "vllm:generation_tokens_total")
+    # No script: the random model runs on for 1900 tokens (ignore_eos), about 1.6 s here.
+    body = ask("", max_tokens=1900, ignore_eos=True, stream=True)
+    del body["vllm_xargs"]
+    with httpx.stream("POST", routed.url + CHAT, json=body, headers=TOOLS) as response:
+        chunks = response.iter_raw()
+        for _ in range(5):
+            next(chunks)
+    deadline = time.monotonic() + 5
+    while running(routed.engine, "vllm:num_requests_running") != 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)
+    generated = running(routed.engine, "vllm:generation_tokens_total") - before
+    assert generated < 1900  # stopped early: vLLM saw the connection close
