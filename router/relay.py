@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from router.assemble import assemble
 from router.drain import Drain
-from router.errors import RouterError, sse_error_event
+from router.errors import RouterError, UpstreamError, sse_error_event
 from router.exchange import Exchange, Observer, Outcome, outcome_for_status
 from router.meter import StreamMeter, measure_body
 from router.texts import body_text, stream_text
@@ -116,10 +116,10 @@ async def relay_events(
                 out = meter.feed(chunk, now())
                 if out:
                     yield out
+        if meter.finish(now()).strip():
+            # A malformed end: half an event would corrupt the client's last frame.
+            raise UpstreamError(f"lane {exchange.lane!r} ended its stream inside an event")
         outcome = outcome_for_status(upstream.status_code)
-        rest = meter.finish(now())
-        if rest:
-            yield rest
     except RouterError as exc:
         outcome = Outcome.UPSTREAM_ABORTED
         # The 200 and part of the stream are gone already: end with a well-formed event.

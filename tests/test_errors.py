@@ -173,3 +173,14 @@ def test_internal_error_is_plain_500_without_traceback(engines: dict[str, Engine
     error = assert_error(response, 500, "internal_error")
     assert "internal detail" not in response.text
     assert error["type"] == "server_error"
+
+
+def test_stream_ending_inside_an_event_ends_with_an_error(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    engines["chat"].script.push(Behaviour(reply="a b c", tail=b'data: {"choices":[{"delta'))
+    response, received = stream_bytes(router_url, "/v1/chat/completions", HELLO)
+    assert response.status_code == 200
+    assert b'{"delta' not in received  # no half event reaches the client
+    assert received.startswith(b"".join(engines["chat"].script.sent))
+    assert "inside an event" in last_event(received)["error"]["message"]

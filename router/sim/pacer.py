@@ -57,6 +57,10 @@ class Pacer:
             sent.append(data)
             if tokens == self.behaviour.die_after:
                 raise DropConnection(f"scripted drop after {tokens} tokens")
+        if self.behaviour.tail:
+            await send(
+                {"type": "http.response.body", "body": self.behaviour.tail, "more_body": True}
+            )
         return not left.done()
 
 

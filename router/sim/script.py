@@ -22,6 +22,7 @@ class Behaviour:
     die_after: int | None = None  # drop the connection after this many token events
     stall_after: int | None = None  # go silent (connection kept open) after this many
     cached_tokens: int | None = None  # report this prompt-cache reuse instead of the real one
+    tail: bytes = b""  # raw bytes sent after the stream's events (to make it malformed)
     hold_until_in_flight: int | None = None  # start only once this many requests are here (<=10 s)
 
 
