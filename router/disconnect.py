@@ -16,6 +16,8 @@ T = TypeVar("T")
 async def watch(request: Request, work: Awaitable[T]) -> T:
     """Await `work`, but give it up as soon as the client disconnects."""
     task = asyncio.ensure_future(work)
+    if task.done():
+        return task.result()  # nothing to wait for: no listener task needed
     gone = asyncio.ensure_future(disconnected(request))
     try:
         await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)

@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from router.body import read_json_object
 from router.candidates import estimate_prompt_tokens, plan_candidates, requested_output
 from router.config import LaneConfig, Settings
-from router.disconnect import watch
+from router.disconnect import disconnected, watch
 from router.dispatch import Dispatcher, Opened, Outgoing, QueueSpot
 from router.drain import Drain
 from router.errors import ClientGone, RouterError, sse_error_event
@@ -23,7 +23,14 @@ from router.meter import Measurement
 from router.payload import needs_usage_request, streams_for_assembly, upstream_body
 from router.queued import abandon, keepalive_until
 from router.recorder import Recorder
-from router.relay import STREAM_HEADERS, Relaying, exchange_headers, relay, relay_events
+from router.relay import (
+    STREAM_HEADERS,
+    Relaying,
+    exchange_headers,
+    is_event_stream,
+    relay,
+    relay_events,
+)
 from router.reuse import fingerprints
 from router.routing import RouteTable, choose_lane
 
@@ -96,14 +103,19 @@ class Proxy:
     ) -> bool:
         """Whether the dispatch still waits in a lane queue after one keepalive interval."""
         keepalive = self.settings.server.queue_keepalive
+        gone = asyncio.ensure_future(disconnected(request))
         try:
             while not dispatching.done():
-                await watch(request, asyncio.wait({dispatching}, timeout=keepalive))
+                await asyncio.wait(
+                    {dispatching, gone}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED
+                )
+                if gone.done() and not dispatching.done():
+                    dispatching.cancel()
+                    raise ClientGone("the client disconnected")
                 if not dispatching.done() and spot.lane is not None:
                     return True
-        except ClientGone:
-            dispatching.cancel()
-            raise
+        finally:
+            gone.cancel()
         return False
 
     async def relay_opened(
@@ -123,8 +135,11 @@ class Proxy:
             opened.reason,
             opened.response.status_code,
         )
-        relaying = relay(opened.response, exchange, self.relaying(lane, exchange, body))
-        return await watch(request, relaying)
+        how = self.relaying(lane, exchange, body)
+        if is_event_stream(opened.response) and not how.assembled:
+            # Hands back a streaming response at once; it sees a disconnect by itself.
+            return await relay(opened.response, exchange, how)
+        return await watch(request, relay(opened.response, exchange, how))
 
     def relaying(self, lane: LaneConfig, exchange: Exchange, body: dict[str, Any]) -> Relaying:
         return Relaying(
