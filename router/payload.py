@@ -32,16 +32,35 @@ def streams_for_assembly(engine: EngineKind, path: str, body: Mapping[str, Any])
     return family and path in ASSEMBLED_PATHS and body.get("stream") is not True
 
 
+def output_guard(
+    engine: EngineKind, path: str, body: Mapping[str, Any], ctx_size: int, prompt_estimate: int
+) -> int | None:
+    """A `max_tokens` for ik_llama.cpp when the client sent none, else None.
+
+    Without one, ik_llama.cpp generates until its context is full, then aborts in its
+    context shift (crash_no_max_tokens_fresh_server.txt). The cap keeps prompt + output inside
+    the context, with room for an estimate that runs up to 50% low.
+    """
+    if engine != "ik_llamacpp" or path not in ASSEMBLED_PATHS:
+        return None
+    if any(key in body for key in ("max_tokens", "max_completion_tokens", "n_predict")):
+        return None
+    return max(1, ctx_size - prompt_estimate * 3 // 2 - 16)
+
+
 def upstream_body(
     body: Mapping[str, Any],
     lane: LaneConfig,
     apply_defaults: bool,
     ask_usage: bool,
     assemble: bool = False,
+    max_tokens: int | None = None,
 ) -> bytes:
     """The client's body with `model` set to the lane's and the lane's defaults filled in."""
     merged = merge_defaults(body, lane.request_defaults) if apply_defaults else dict(body)
     merged["model"] = lane.model
+    if max_tokens is not None:
+        merged["max_tokens"] = max_tokens
     if assemble:
         merged["stream"] = True
     if ask_usage or assemble:

@@ -20,7 +20,12 @@ from router.errors import ClientGone, RouterError, sse_error_event
 from router.exchange import Exchange, Outcome, outcome_for_status, request_id
 from router.intent import classify
 from router.meter import Measurement
-from router.payload import needs_usage_request, streams_for_assembly, upstream_body
+from router.payload import (
+    needs_usage_request,
+    output_guard,
+    streams_for_assembly,
+    upstream_body,
+)
 from router.queued import abandon, keepalive_until
 from router.recorder import Recorder
 from router.relay import (
@@ -71,9 +76,8 @@ class Proxy:
         route = choose_lane(self.table, intent, request.headers.get("x-lane"))
         exchange.lane, exchange.reason = route.lane, route.reason  # for errors from here on
         lanes = self.settings.lanes
-        candidates = plan_candidates(
-            route, lanes, estimate_prompt_tokens(body), requested_output(body)
-        )
+        prompt_estimate = estimate_prompt_tokens(body)
+        candidates = plan_candidates(route, lanes, prompt_estimate, requested_output(body))
         exchange.lane, exchange.reason = candidates[0].lane, candidates[0].reason
         exchange.conversation = fingerprints(body)
         if self.recorder.keep_text:
@@ -86,7 +90,8 @@ class Proxy:
             assembled = streams_for_assembly(engine, path, body)
             query = request.url.query
             target = f"{path}?{query}" if query else path
-            content = upstream_body(body, lanes[lane], apply_defaults, ask_usage, assembled)
+            cap = output_guard(engine, path, body, lanes[lane].ctx_size, prompt_estimate)
+            content = upstream_body(body, lanes[lane], apply_defaults, ask_usage, assembled, cap)
             return Outgoing(target, headers, content, exchange.request_id)
 
         spot = QueueSpot()

@@ -106,7 +106,12 @@ class Upstreams:
         sent = forwarded_headers(headers, self.api_keys[lane], request_id)
         request = client.build_request("POST", target, headers=sent, content=content)
         with upstream_errors(lane, config.base_url):
-            response = await client.send(request, stream=True)
+            try:
+                response = await client.send(request, stream=True)
+            except AttributeError as exc:
+                # httpcore 1.0 asks anyio for the peer of a socket the engine closed during
+                # connect and gets AttributeError (seen when an engine shuts down under load).
+                raise httpx.ConnectError(f"connection closed while opening: {exc}") from exc
         # httpcore reads this dict when the body iteration starts: from here on the read
         # timeout is the idle gap between chunks, not the wait for the first byte.
         request.extensions["timeout"]["read"] = config.idle_timeout

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from conftest import Engine, settings_for
 from test_proxy import HELLO, post, stream_bytes
 
 from router.app import create_app
 from router.config import Settings
+from router.errors import LaneUnreachable
 from router.serving import BackgroundServer
 from router.sim.script import Behaviour
 from router.upstream import Upstreams
@@ -184,3 +186,21 @@ def test_stream_ending_inside_an_event_ends_with_an_error(
     assert b'{"delta' not in received  # no half event reaches the client
     assert received.startswith(b"".join(engines["chat"].script.sent))
     assert "inside an event" in last_event(received)["error"]["message"]
+
+
+class ClosedWhileConnecting(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # What httpcore 1.0 raises when the engine closes the socket during connect.
+        raise AttributeError("'NoneType' object has no attribute 'getpeername'")
+
+
+async def test_socket_closed_during_connect_is_an_unreachable_lane(
+    engines: dict[str, Engine],
+) -> None:
+    upstreams = Upstreams(settings_for(engines), transport=ClosedWhileConnecting())
+    try:
+        with pytest.raises(LaneUnreachable) as err:
+            await upstreams.open("chat", "/v1/chat/completions", [], b"{}", "r1")
+    finally:
+        await upstreams.aclose()
+    assert "connection closed while opening" in err.value.message

@@ -201,3 +201,19 @@ def test_model_lookup(router_url: str) -> None:
         "qwen3-coder-next:audit"
     )
     assert httpx.get(router_url + "/v1/models/gpt-4o").status_code == 404
+
+
+def test_ik_llama_gets_a_max_tokens_when_the_client_sent_none(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    # Without one, ik_llama.cpp fills its context and aborts (see the reference captures).
+    long_prompt = {"messages": [{"role": "user", "content": "word " * 4000}]}
+    post(router_url, "/v1/chat/completions", long_prompt)
+    capped = engines["chat"].script.received[-1].body
+    assert capped is not None
+    estimate = len(json.dumps({"messages": long_prompt["messages"]})) // 4
+    assert capped["max_tokens"] == 65536 - estimate * 3 // 2 - 16
+    post(router_url, "/v1/chat/completions", HELLO)
+    assert engines["chat"].script.received[-1].body["max_tokens"] == 12  # type: ignore[index]
+    post(router_url, "/v1/chat/completions", {"messages": HELLO["messages"], "model": "tools"})
+    assert "max_tokens" not in engines["tools"].script.received[-1].body  # type: ignore[operator]
