@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from router.errors import UpstreamError
 from router.sse import EventSplitter, decode
 
 ASSEMBLED_PATHS = frozenset({"/v1/chat/completions", "/v1/completions"})
@@ -22,7 +23,10 @@ def chunks_of(stream: bytes) -> list[dict[str, Any]]:
     for block in [*splitter.feed(stream), splitter.flush()]:
         event = decode(block)
         if event is not None and event.data != "[DONE]":
-            obj = json.loads(event.data)
+            try:
+                obj = json.loads(event.data)
+            except ValueError as exc:
+                raise UpstreamError(f"the engine sent an event that is not JSON: {exc}") from None
             if isinstance(obj, dict):
                 found.append(obj)
     return found

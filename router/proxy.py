@@ -69,6 +69,13 @@ class Proxy:
             log.warning("%s -> %s (%s): %s", path, exchange.lane, exchange.reason, exc.message)
             self.recorder.done(exchange)
             raise
+        except BaseException as exc:
+            # Whatever went wrong, the lane's slot goes back and the request is counted.
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            exchange.status = 499 if cancelled else 500
+            exchange.outcome = Outcome.CLIENT_DISCONNECTED if cancelled else Outcome.UPSTREAM_ERROR
+            self.recorder.done(exchange)
+            raise
 
     async def forward(self, request: Request, exchange: Exchange, apply_defaults: bool) -> Response:
         body = await read_json_object(request, self.settings.server.max_body_bytes)

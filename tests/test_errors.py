@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -204,3 +204,42 @@ async def test_socket_closed_during_connect_is_an_unreachable_lane(
     finally:
         await upstreams.aclose()
     assert "connection closed while opening" in err.value.message
+
+
+class Boom(httpx.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        raise RuntimeError("something nobody foresaw")
+        yield b""  # pragma: no cover
+
+
+class BrokenBodies(Upstreams):
+    async def open(self, *args: Any, **kwargs: Any) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "application/json"}, stream=Boom())
+
+
+def test_an_unforeseen_failure_still_gives_the_slot_back(engines: dict[str, Engine]) -> None:
+    settings = settings_for(engines, {"audit": {"queue_timeout": 0.5}})
+    app = create_app(settings, upstreams=BrokenBodies(settings))
+    server = BackgroundServer(app, log_level="critical").start()
+    try:
+        # audit has one slot: a leaked slot would turn the second request into a 429.
+        for _ in range(2):
+            assert_error(
+                post(server.url, "/v1/embeddings", {"model": "audit"}), 500, "internal_error"
+            )
+        metrics = httpx.get(server.url + "/metrics").text
+    finally:
+        server.stop()
+    assert 'lanerouter_inflight_requests{lane="audit"} 0.0' in metrics
+    assert 'outcome="upstream_error",reason="model"} 2.0' in metrics
+
+
+def test_assembled_answer_with_a_broken_event_is_a_502(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    url = start_router(settings_for(engines, {"audit": {"queue_timeout": 0.5}}))
+    engines["audit"].script.push(Behaviour(reply="a b", tail=b"data: {not json}\n\n"))
+    assert_error(
+        post(url, "/v1/chat/completions", HELLO | {"model": "audit"}), 502, "upstream_error"
+    )
+    assert post(url, "/v1/chat/completions", HELLO | {"model": "audit"}).status_code == 200
