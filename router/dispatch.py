@@ -49,6 +49,16 @@ class Retryable(Exception):
 @dataclass(slots=True)
 class QueueSpot:
     lane: str | None = None  # the lane whose queue the request waits in, if it waits
+    seconds: float = 0.0  # time spent waiting in lane queues so far
+
+
+Failure = tuple[str, RouterError]  # the cause (a metric label) and the error for the client
+
+
+class LaneFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure[0])
+        self.failure = failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,39 +100,44 @@ class Dispatcher:
 
         `queue` tells the caller, while it waits, in which lane's queue the request stands.
         """
-        queue = queue or QueueSpot()
-        failure: tuple[str, RouterError] | None = None
-        waited = 0.0
+        spot = queue or QueueSpot()
+        failure: Failure | None = None
         for index, candidate in enumerate(candidates):
             if failure is not None:
                 self.events.failed_over(candidates[index - 1].lane, candidate.lane, failure[0])
-            lane, gate = candidate.lane, self.gates[candidate.lane]
-            if not self.states.usable(lane):
-                failure = (self.states.state(lane), self.unusable(lane))
-                continue
-            started = self.clock()
             try:
-                queue.lane = lane
-                await gate.enter()
-            except Rejected as exc:
-                failure = (exc.code, exc)
-                continue
-            finally:
-                queue.lane = None
-                waited += self.clock() - started
-            self.events.waited(lane, self.clock() - started)
-            try:
-                response = await self.attempts(lane, build)
-            except Retryable as exc:
-                gate.leave()
-                failure = (exc.cause, exc.error)
-                continue
-            except BaseException:
-                gate.leave()
-                raise
-            return Opened(lane, candidate.reason, response, gate), waited
+                return await self.try_lane(candidate, build, spot), spot.seconds
+            except LaneFailed as failed:
+                failure = failed.failure
         assert failure is not None
         raise failure[1]
+
+    async def try_lane(self, candidate: Candidate, build: Build, spot: QueueSpot) -> Opened:
+        """Open the request on one lane, or raise LaneFailed saying why not."""
+        lane, gate = candidate.lane, self.gates[candidate.lane]
+        if not self.states.usable(lane):
+            raise LaneFailed((self.states.state(lane), self.unusable(lane)))
+        await self.enter(gate, spot)
+        try:
+            response = await self.attempts(lane, build)
+        except Retryable as exc:
+            gate.leave()
+            raise LaneFailed((exc.cause, exc.error)) from None
+        except BaseException:
+            gate.leave()
+            raise
+        return Opened(lane, candidate.reason, response, gate)
+
+    async def enter(self, gate: LaneGate, spot: QueueSpot) -> None:
+        started, spot.lane = self.clock(), gate.lane
+        try:
+            await gate.enter()
+        except Rejected as exc:
+            raise LaneFailed((exc.code, exc)) from None
+        finally:
+            spot.lane = None
+            spot.seconds += self.clock() - started
+        self.events.waited(gate.lane, self.clock() - started)
 
     def unusable(self, lane: str) -> RouterError:
         health, url = self.states.health[lane], self.lanes[lane].base_url

@@ -20,99 +20,91 @@ from router.histograms import (
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry, lanes: Sequence[str]) -> None:
-        def lane_counter(name: str, doc: str) -> Counter:
-            return Counter(name, doc, ["lane"], registry=registry)
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(name, doc, list(labels or ["lane"]), registry=registry)
 
-        self.requests = Counter(
+        def histogram(name: str, doc: str, buckets: Sequence[float], *labels: str) -> Histogram:
+            labelnames = list(labels or ["lane"])
+            return Histogram(name, doc, labelnames, buckets=buckets, registry=registry)
+
+        self.requests = counter(
             "lanerouter_requests",
             "Requests by lane, route reason, endpoint and outcome",
-            ["lane", "reason", "endpoint", "outcome"],
-            registry=registry,
+            "lane",
+            "reason",
+            "endpoint",
+            "outcome",
         )
-        self.ttft = Histogram(
-            "lanerouter_ttft_seconds",
-            "Arrival to first content event",
-            ["lane"],
-            buckets=TTFT_BUCKETS,
-            registry=registry,
+        self.failovers = counter(
+            "lanerouter_failovers",
+            "Requests moved to another lane before any content was sent",
+            "from_lane",
+            "to_lane",
+            "cause",
         )
-        self.decode = Histogram(
-            "lanerouter_decode_tokens_per_second",
-            "Decode rate per stream",
-            ["lane"],
-            buckets=DECODE_BUCKETS,
-            registry=registry,
+        self.retries = counter(
+            "lanerouter_upstream_retries", "Extra attempts on the same lane", "lane", "cause"
         )
-        self.prefill = Histogram(
+        self.ttft = histogram(
+            "lanerouter_ttft_seconds", "Arrival to first content event", TTFT_BUCKETS
+        )
+        self.decode = histogram(
+            "lanerouter_decode_tokens_per_second", "Decode rate per stream", DECODE_BUCKETS
+        )
+        self.prefill = histogram(
             "lanerouter_prefill_tokens_per_second",
             "Uncached prompt tokens / (TTFT - queue wait)",
-            ["lane"],
-            buckets=PREFILL_BUCKETS,
-            registry=registry,
+            PREFILL_BUCKETS,
         )
-        self.duration = Histogram(
+        self.duration = histogram(
             "lanerouter_request_duration_seconds",
             "Arrival to last byte",
-            ["lane", "endpoint"],
-            buckets=DURATION_BUCKETS,
-            registry=registry,
+            DURATION_BUCKETS,
+            "lane",
+            "endpoint",
+        )
+        self.queue_wait = histogram(
+            "lanerouter_queue_wait_seconds", "Wait for a free slot", QUEUE_BUCKETS
         )
         self.gaps = BulkHistogram(
             "lanerouter_inter_token_seconds", "Gap between content events", lanes, GAP_BUCKETS
         )
         registry.register(self.gaps)
-        self.prompt_tokens = lane_counter("lanerouter_prompt_tokens", "Prompt tokens")
-        self.cached_tokens = lane_counter(
+        self.prompt_tokens = counter("lanerouter_prompt_tokens", "Prompt tokens")
+        self.cached_tokens = counter(
             "lanerouter_cached_prompt_tokens", "Prompt tokens served from the engine's prompt cache"
         )
-        self.completion_tokens = lane_counter("lanerouter_completion_tokens", "Completion tokens")
-        self.decode_tokens = lane_counter(
+        self.completion_tokens = counter("lanerouter_completion_tokens", "Completion tokens")
+        self.decode_tokens = counter(
             "lanerouter_decode_tokens",
             "Completion tokens of streams with a decode rate (sum of n_i)",
         )
-        self.decode_weighted = lane_counter(
+        self.decode_weighted = counter(
             "lanerouter_decode_tps_token_weighted",
             "Sum of n_i * decode_tps_i; divide by decode_tokens",
         )
-        self.reprocessed = lane_counter(
+        self.reprocessed = counter(
             "lanerouter_prompt_reprocessed",
             "Continued conversations that got no prompt-cache reuse",
-        )
-        self.failovers = Counter(
-            "lanerouter_failovers",
-            "Requests moved to another lane before any content was sent",
-            ["from_lane", "to_lane", "cause"],
-            registry=registry,
-        )
-        self.retries = Counter(
-            "lanerouter_upstream_retries",
-            "Extra attempts on the same lane",
-            ["lane", "cause"],
-            registry=registry,
-        )
-        self.queue_wait = Histogram(
-            "lanerouter_queue_wait_seconds",
-            "Wait for a free slot",
-            ["lane"],
-            buckets=QUEUE_BUCKETS,
-            registry=registry,
         )
         self.inflight = Gauge(
             "lanerouter_inflight_requests", "Requests in flight", ["lane"], registry=registry
         )
+        per_lane = (
+            self.ttft,
+            self.decode,
+            self.prefill,
+            self.queue_wait,
+            self.inflight,
+            self.prompt_tokens,
+            self.cached_tokens,
+            self.completion_tokens,
+            self.decode_tokens,
+            self.decode_weighted,
+            self.reprocessed,
+        )
         for lane in lanes:  # every lane's series exist from the start, at zero
-            for metric in (
-                self.ttft,
-                self.decode,
-                self.prefill,
-                self.inflight,
-                self.prompt_tokens,
-                self.cached_tokens,
-                self.completion_tokens,
-                self.decode_tokens,
-                self.decode_weighted,
-                self.reprocessed,
-            ):
+            for metric in per_lane:
                 metric.labels(lane)
 
     def retried(self, lane: str, cause: str) -> None:
