@@ -128,6 +128,11 @@ def test_stalled_stream_hits_idle_timeout(
     assert response.status_code == 200  # committed before the stall: the error is in-stream
     assert received.startswith(b"".join(engines["chat"].script.sent))
     assert last_event(received)["error"]["code"] == "upstream_timeout"
+    metrics = httpx.get(url + "/metrics").text
+    assert (
+        'lanerouter_requests_total{endpoint="chat",lane="chat",outcome="upstream_aborted",'
+        'reason="default"} 1.0'
+    ) in metrics
 
 
 def test_slow_first_token_is_not_an_idle_timeout(

@@ -145,9 +145,35 @@ def test_loading_engine_then_recovers(
     assert response.json()["error"]["code"] == "lane_unavailable"
     assert response.headers["retry-after"] == "1"
     assert engines["audit"].script.received == []  # skipped without trying
+    metrics = samples(url)
+    assert value(metrics, "lanerouter_lane_state", lane="audit", state="loading") == 1
+    assert (
+        value(
+            metrics,
+            "lanerouter_requests_total",
+            lane="audit",
+            reason="model",
+            endpoint="chat",
+            outcome="upstream_error",
+        )
+        == 1
+    )
     engines["audit"].script.loading = False
     wait_for(lambda: httpx.get(url + "/readyz").json()["lanes"]["audit"]["state"] == "ready")
     assert httpx.post(url + CHAT, json=HELLO | {"model": "audit"}).status_code == 200
+    metrics = samples(url)
+    assert value(metrics, "lanerouter_lane_state", lane="audit", state="ready") == 1
+    assert (
+        value(
+            metrics,
+            "lanerouter_requests_total",
+            lane="audit",
+            reason="model",
+            endpoint="chat",
+            outcome="ok",
+        )
+        == 1
+    )
 
 
 def test_engine_answering_503_loading_is_retried_and_marked(
@@ -178,6 +204,17 @@ async def test_queue_full_is_429_and_queued_requests_wait(
         assert value(samples(url), "lanerouter_queue_depth", lane="audit") == 1
         rejected = await client.post(CHAT, json=body)
         assert rejected.status_code == 429
+        assert (
+            value(
+                samples(url),
+                "lanerouter_requests_total",
+                lane="audit",
+                reason="model",
+                endpoint="chat",
+                outcome="rejected",
+            )
+            == 1
+        )
         assert rejected.json()["error"]["code"] == "queue_full"
         assert rejected.headers["retry-after"] == "1"
         assert (await holder).status_code == 200
@@ -207,6 +244,9 @@ async def test_queued_stream_is_kept_alive_with_comments(
     assert response.headers["x-lane"] == "audit"
     assert first == b": queued\n\n"
     assert rest.endswith(b"data: [DONE]\n\n")
+    metrics = samples(url)
+    assert value(metrics, "lanerouter_queue_wait_seconds_count", lane="audit") == 2
+    assert value(metrics, "lanerouter_queue_wait_seconds_sum", lane="audit") >= 0.2
 
 
 async def test_client_leaving_the_queue_gives_up_its_place(
@@ -249,6 +289,20 @@ def test_non_streaming_client_leaving_stops_the_engine(
     wait_for(lambda: script.aborted == 1)
     assert script.completed == 0
     assert json.dumps(script.received[-1].body).count('"stream": true') == 1
+    wait_for(
+        lambda: (
+            value(
+                samples(url),
+                "lanerouter_requests_total",
+                lane="audit",
+                reason="model",
+                endpoint="chat",
+                outcome="client_disconnected",
+            )
+            == 1
+        )
+    )
+    assert value(samples(url), "lanerouter_inflight_requests", lane="audit") == 0
 
 
 async def test_hundred_streams_while_a_lane_dies(
@@ -289,6 +343,23 @@ async def test_hundred_streams_while_a_lane_dies(
             failed += 1
     assert finished + failed == 100
     assert finished > 0 and failed > 0
+    metrics = samples(url)
+
+    def counted(lane: str, reason: str, outcome: str) -> float:
+        return value(
+            metrics,
+            "lanerouter_requests_total",
+            lane=lane,
+            reason=reason,
+            endpoint="chat",
+            outcome=outcome,
+        )
+
+    # What the clients saw is what the metrics say: every request counted once, by how it ended.
+    assert counted("chat", "default", "upstream_aborted") == failed
+    assert counted("chat", "default", "ok") + counted("tools", "failover:chat", "ok") == finished
+    assert value(metrics, "lanerouter_inflight_requests", lane="chat") == 0
+    assert value(metrics, "lanerouter_lane_state", lane="chat", state="down") == 1
 
 
 async def test_full_queue_spills_to_the_fallback_lane(
