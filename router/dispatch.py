@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity import wait_random_exponential as jittered
 
 from router.admission import LaneGate, Rejected
+from router.answer import Answer
 from router.candidates import Candidate
 from router.config import LaneConfig
 from router.errors import EngineAnswer, LaneUnavailable, LaneUnreachable, RouterError
@@ -65,7 +65,7 @@ class LaneFailed(Exception):
 class Opened:
     lane: str
     reason: str
-    response: httpx.Response
+    response: Answer
     gate: LaneGate
 
 
@@ -145,7 +145,7 @@ class Dispatcher:
             return LaneUnavailable(f"lane {lane!r} at {url} is loading its model")
         return LaneUnreachable(f"lane {lane!r} is unreachable at {url}: {health.detail}")
 
-    async def attempts(self, lane: str, build: Build) -> httpx.Response:
+    async def attempts(self, lane: str, build: Build) -> Answer:
         config = self.lanes[lane]
 
         def count_retry(state: RetryCallState) -> None:
@@ -165,7 +165,7 @@ class Dispatcher:
                 return await self.once(lane, build)
         raise AssertionError("unreachable: tenacity reraises")
 
-    async def once(self, lane: str, build: Build) -> httpx.Response:
+    async def once(self, lane: str, build: Build) -> Answer:
         outgoing = build(lane)
         try:
             response = await self.upstreams.open(lane, *outgoing)

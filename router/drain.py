@@ -4,11 +4,9 @@ with a well-formed SSE error event instead of a cut connection."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
-import httpx
-
+from router.answer import Answer
 from router.errors import RouterError
 
 log = logging.getLogger("lanerouter")
@@ -24,13 +22,13 @@ class Drain:
     """Knows every engine response being relayed, so it can end them all at the deadline."""
 
     def __init__(self) -> None:
-        self.active: set[httpx.Response] = set()
+        self.active: set[Answer] = set()
         self.closing = False
 
-    def add(self, response: httpx.Response) -> None:
+    def add(self, response: Answer) -> None:
         self.active.add(response)
 
-    def discard(self, response: httpx.Response) -> None:
+    def discard(self, response: Answer) -> None:
         self.active.discard(response)
 
     def begin(self, grace: float) -> None:
@@ -44,10 +42,7 @@ class Drain:
         for response in list(self.active):
             # Closing the engine's socket makes the pending read fail at once; the relay
             # turns that into the stream's last event.
-            stream = response.extensions.get("network_stream")
-            if stream is not None:
-                with contextlib.suppress(Exception):
-                    await stream.aclose()
+            response.abort()
 
     def error_for(self, error: RouterError) -> RouterError:
         if self.closing:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from router.body import read_json_object
 from router.candidates import estimate_prompt_tokens, plan_candidates, requested_output
@@ -17,6 +17,7 @@ from router.disconnect import disconnected, watch
 from router.dispatch import Dispatcher, Opened, Outgoing, QueueSpot
 from router.drain import Drain
 from router.errors import ClientGone, RouterError, sse_error_event
+from router.eventstream import EventStreamResponse
 from router.exchange import Exchange, Outcome, outcome_for_status, request_id
 from router.intent import classify
 from router.meter import Measurement
@@ -178,14 +179,14 @@ class Proxy:
         headers = (
             exchange_headers(exchange) | STREAM_HEADERS | {"content-type": "text/event-stream"}
         )
-        return StreamingResponse(self.wait_then_relay(dispatching, exchange, body), 200, headers)
+        return EventStreamResponse(self.wait_then_relay(dispatching, exchange, body), 200, headers)
 
     async def wait_then_relay(
         self,
         dispatching: asyncio.Future[tuple[Opened, float]],
         exchange: Exchange,
         body: dict[str, Any],
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         try:
             async for comment in keepalive_until(dispatching, self.settings.server.queue_keepalive):
                 yield comment

@@ -3,16 +3,17 @@ metered on the way."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 import anyio
-import httpx
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
+from router.answer import Answer
 from router.assemble import assemble
 from router.drain import Drain
 from router.errors import RouterError, UpstreamError, sse_error_event
+from router.eventstream import EventStreamResponse
 from router.exchange import Exchange, Observer, Outcome, outcome_for_status
 from router.meter import StreamMeter, measure_body
 from router.texts import body_text, stream_text
@@ -30,16 +31,15 @@ def exchange_headers(exchange: Exchange) -> dict[str, str]:
     }
 
 
-def relayed_headers(upstream: httpx.Response, exchange: Exchange) -> dict[str, str]:
+def relayed_headers(upstream: Answer, exchange: Exchange) -> dict[str, str]:
     pairs = [(k.lower(), v) for k, v in upstream.headers.multi_items()]
     dropped = NOT_RELAYED | connection_tokens(pairs)
     headers = {k: v for k, v in pairs if k not in dropped}
     return headers | exchange_headers(exchange)
 
 
-def is_event_stream(upstream: httpx.Response) -> bool:
-    content_type: str = upstream.headers.get("content-type", "")
-    return content_type.startswith("text/event-stream")
+def is_event_stream(upstream: Answer) -> bool:
+    return upstream.headers.get("content-type").startswith("text/event-stream")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class Relaying:
     assembled: bool = False  # a stream the client did not ask for: answer with one body
 
 
-async def relay(upstream: httpx.Response, exchange: Exchange, how: Relaying) -> Response:
+async def relay(upstream: Answer, exchange: Exchange, how: Relaying) -> Response:
     exchange.status = upstream.status_code
     headers = relayed_headers(upstream, exchange)
     if how.assembled and is_event_stream(upstream):
@@ -63,12 +63,9 @@ async def relay(upstream: httpx.Response, exchange: Exchange, how: Relaying) -> 
         return finish_body(exchange, how, assemble(exchange.endpoint, stream), headers)
     if is_event_stream(upstream):
         events = relay_events(upstream, exchange, how)
-        return StreamingResponse(events, upstream.status_code, headers | STREAM_HEADERS)
-    try:
-        with upstream_errors(exchange.lane, how.base_url):
-            body = b"".join([chunk async for chunk in upstream.aiter_raw()])
-    finally:
-        await upstream.aclose()
+        return EventStreamResponse(events, upstream.status_code, headers | STREAM_HEADERS)
+    with upstream_errors(exchange.lane, how.base_url):
+        body = await upstream.aread()
     measure_body(exchange.measurement, body, how.observer.now())
     return finish_body(exchange, how, body, headers)
 
@@ -82,7 +79,7 @@ def finish_body(
     return Response(body, exchange.status, headers)
 
 
-async def collect_stream(upstream: httpx.Response, exchange: Exchange, how: Relaying) -> bytes:
+async def collect_stream(upstream: Answer, exchange: Exchange, how: Relaying) -> bytes:
     """Read a whole stream (metered: its TTFT is real) for a client that did not ask for one."""
     meter, parts, now = StreamMeter(exchange.measurement), [], how.observer.now
     how.drain.add(upstream)
@@ -101,8 +98,8 @@ async def collect_stream(upstream: httpx.Response, exchange: Exchange, how: Rela
 
 
 async def relay_events(
-    upstream: httpx.Response, exchange: Exchange, how: Relaying
-) -> AsyncIterator[bytes]:
+    upstream: Answer, exchange: Exchange, how: Relaying
+) -> AsyncGenerator[bytes, None]:
     """Yield the engine's events as they come; a failure after the start ends in an SSE error."""
     exchange.streamed = True
     meter = StreamMeter(exchange.measurement, strip_usage=how.strip_usage,
@@ -112,7 +109,7 @@ async def relay_events(
     how.drain.add(upstream)
     try:
         with upstream_errors(exchange.lane, how.base_url):
-            async for chunk in upstream.aiter_raw():
+            while chunk := await upstream.read():
                 out = meter.feed(chunk, now())
                 if out:
                     yield out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -193,22 +194,23 @@ def test_stream_ending_inside_an_event_ends_with_an_error(
     assert "inside an event" in last_event(received)["error"]["message"]
 
 
-class ClosedWhileConnecting(httpx.AsyncBaseTransport):
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        # What httpcore 1.0 raises when the engine closes the socket during connect.
-        raise AttributeError("'NoneType' object has no attribute 'getpeername'")
-
-
-async def test_socket_closed_during_connect_is_an_unreachable_lane(
+async def test_engine_closing_without_an_answer_is_an_unreachable_lane(
     engines: dict[str, Engine],
 ) -> None:
-    upstreams = Upstreams(settings_for(engines), transport=ClosedWhileConnecting())
+    async def close_at_once(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()  # what an engine shutting down under load does to new connections
+
+    server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = settings_for(engines, {"chat": {"base_url": f"http://127.0.0.1:{port}"}})
+    upstreams = Upstreams(settings)
     try:
         with pytest.raises(LaneUnreachable) as err:
             await upstreams.open("chat", "/v1/chat/completions", [], b"{}", "r1")
     finally:
         await upstreams.aclose()
-    assert "connection closed while opening" in err.value.message
+        server.close()
+    assert "closed the connection" in err.value.message
 
 
 class Boom(httpx.AsyncByteStream):

@@ -194,7 +194,8 @@ def test_request_log_lines(
         update={"request_log": settings.request_log.model_copy(update={"destination": str(log)})}
     )
     url = start_router(settings)
-    engines["audit"].script.push(Behaviour(reply=FIVE))
+    # Paced, so the five tokens arrive in separate reads and a decode rate exists.
+    engines["audit"].script.push(Behaviour(reply=FIVE, token_delay=0.005))
     response = httpx.post(
         url + "/v1/chat/completions",
         headers={"X-Request-Id": "req-42"},
