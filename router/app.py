@@ -15,7 +15,8 @@ from router.admission import QueueDepth, lane_gates
 from router.config import Settings
 from router.dispatch import Dispatcher
 from router.drain import Drain
-from router.errors import EngineAnswer, RouterError, error_body, error_json
+from router.errors import RouterError, error_body
+from router.front import Front, error_response, internal_error
 from router.lanestate import LaneStates, Prober
 from router.proxy import Proxy
 from router.recorder import Recorder
@@ -41,7 +42,7 @@ def create_app(
     registry: CollectorRegistry | None = None,
     clock: Callable[[], float] = time.perf_counter,
     drain: Drain | None = None,
-) -> FastAPI:
+) -> Front:
     """The ASGI app. Clients (closed by the app at shutdown), metrics registry and clock are
     injectable for tests."""
     table = build_route_table(settings)
@@ -71,7 +72,7 @@ def create_app(
             app.add_api_route(served, handler, methods=["POST"], include_in_schema=False)
     add_info_routes(app, table, states, registry)
     add_error_handlers(app)
-    return app
+    return Front(proxy, PROXIED_ENDPOINTS, app)
 
 
 def proxy_route(proxy: Proxy, path: str, apply_defaults: bool) -> Handler:
@@ -124,12 +125,7 @@ def add_info_routes(
 def add_error_handlers(app: FastAPI) -> None:
     async def router_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RouterError)
-        headers = dict(exc.headers)
-        if isinstance(exc, EngineAnswer):  # the engine's own error, exactly as it sent it
-            return Response(exc.body, exc.status, headers, media_type=exc.content_type)
-        if exc.status in (429, 503):
-            headers["retry-after"] = "1"
-        return Response(error_json(exc), exc.status, headers, media_type="application/json")
+        return error_response(exc)
 
     async def http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -139,8 +135,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     async def unexpected(_: Request, exc: Exception) -> Response:
         # The traceback goes to the server log only; the client gets a plain message.
-        body = error_body("internal error in lanerouter", "server_error", "internal_error")
-        return JSONResponse(body, 500)
+        return internal_error()
 
     app.add_exception_handler(RouterError, router_error)
     app.add_exception_handler(HTTPException, http_error)

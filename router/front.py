@@ -1,0 +1,62 @@
+"""The outermost ASGI app: proxied POSTs go straight to the proxy, everything else to FastAPI.
+
+FastAPI's stack (error, telemetry and body-limit middleware, exception middleware, exit stack,
+dependency solving) cost more per request than lanerouter's own routing, and two of its layers
+wrap `send`, i.e. every relayed chunk. The proxied endpoints need none of it: their bodies are
+read and checked by `body.py`, their errors mapped by `error_response`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from router.errors import EngineAnswer, RouterError, error_body, error_json
+from router.proxy import Proxy
+
+log = logging.getLogger("lanerouter")
+
+
+class Front:
+    def __init__(self, proxy: Proxy, endpoints: dict[str, bool], rest: ASGIApp) -> None:
+        # Like llama-server, also answer clients whose base URL lacks the /v1.
+        self.routes = {
+            served: (path, apply_defaults)
+            for path, apply_defaults in endpoints.items()
+            for served in (path, path.removeprefix("/v1"))
+        }
+        self.proxy, self.rest = proxy, rest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if route is None or scope["method"] != "POST":
+            await self.rest(scope, receive, send)
+            return
+        response = await self.answer(Request(scope, receive), *route)
+        await response(scope, receive, send)
+
+    async def answer(self, request: Request, path: str, apply_defaults: bool) -> Response:
+        try:
+            return await self.proxy.handle(request, path, apply_defaults)
+        except RouterError as exc:
+            return error_response(exc)
+        except Exception:
+            log.exception("internal error on %s", path)  # the traceback stays in the log
+            return internal_error()
+
+
+def error_response(exc: RouterError) -> Response:
+    headers = dict(exc.headers)
+    if isinstance(exc, EngineAnswer):  # the engine's own error, exactly as it sent it
+        return Response(exc.body, exc.status, headers, media_type=exc.content_type)
+    if exc.status in (429, 503):
+        headers["retry-after"] = "1"
+    return Response(error_json(exc), exc.status, headers, media_type="application/json")
+
+
+def internal_error() -> Response:
+    body = error_body("internal error in lanerouter", "server_error", "internal_error")
+    return JSONResponse(body, 500)
