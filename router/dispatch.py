@@ -146,6 +146,16 @@ class Dispatcher:
         return LaneUnreachable(f"lane {lane!r} is unreachable at {url}: {health.detail}")
 
     async def attempts(self, lane: str, build: Build) -> Answer:
+        try:
+            return await self.once(lane, build)
+        except Retryable as failed:
+            if self.lanes[lane].retries == 0:
+                raise
+            return await self.retry(lane, build, failed)
+
+    async def retry(self, lane: str, build: Build, failed: Retryable) -> Answer:
+        """tenacity takes over after a failed first attempt (most requests never get here, and
+        building its machinery costs more than the rest of the dispatch)."""
         config = self.lanes[lane]
 
         def count_retry(state: RetryCallState) -> None:
@@ -160,8 +170,12 @@ class Dispatcher:
             reraise=True,
             sleep=self.sleep,
         )
+        first: Retryable | None = failed
         async for attempt in retrying:
             with attempt:
+                if first is not None:  # replayed, so tenacity counts it and backs off
+                    replay, first = first, None
+                    raise replay
                 return await self.once(lane, build)
         raise AssertionError("unreachable: tenacity reraises")
 

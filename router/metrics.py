@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 from router.exchange import ENDPOINTS, Exchange
 from router.histograms import (
@@ -16,6 +18,8 @@ from router.histograms import (
     TTFT_BUCKETS,
     BulkHistogram,
 )
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 
 class Metrics:
@@ -103,33 +107,42 @@ class Metrics:
             self.decode_weighted,
             self.reprocessed,
         )
+        self.children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
         for lane in lanes:  # every lane's series exist from the start, at zero
             for metric in per_lane:
                 metric.labels(lane)
 
+    def series(self, metric: M, *values: str) -> M:
+        """The labelled child, looked up once: `labels()` costs microseconds on every call."""
+        key = (id(metric), values)
+        child = self.children.get(key)
+        if child is None:
+            child = self.children[key] = metric.labels(*values)
+        return cast(M, child)
+
     def retried(self, lane: str, cause: str) -> None:
-        self.retries.labels(lane, cause).inc()
+        self.series(self.retries, lane, cause).inc()
 
     def failed_over(self, from_lane: str, to_lane: str, cause: str) -> None:
-        self.failovers.labels(from_lane, to_lane, cause).inc()
+        self.series(self.failovers, from_lane, to_lane, cause).inc()
 
     def waited(self, lane: str, seconds: float) -> None:
-        self.queue_wait.labels(lane).observe(seconds)
+        self.series(self.queue_wait, lane).observe(seconds)
 
     def started(self, exchange: Exchange) -> None:
-        self.inflight.labels(exchange.lane).inc()
+        self.series(self.inflight, exchange.lane).inc()
         exchange.inflight = True
 
     def done(self, exchange: Exchange, routed: bool) -> None:
         lane, m = exchange.lane, exchange.measurement
         endpoint = ENDPOINTS.get(exchange.endpoint, "other")
-        self.requests.labels(lane, exchange.reason, endpoint, exchange.outcome.value).inc()
+        self.series(self.requests, lane, exchange.reason, endpoint, exchange.outcome.value).inc()
         if exchange.inflight:
-            self.inflight.labels(lane).dec()
+            self.series(self.inflight, lane).dec()
         if not routed:
             return
         if m.ended is not None:
-            self.duration.labels(lane, endpoint).observe(m.ended - m.arrived)
+            self.series(self.duration, lane, endpoint).observe(m.ended - m.arrived)
         self.observe_tokens(exchange)
 
     def observe_tokens(self, exchange: Exchange) -> None:
@@ -137,16 +150,16 @@ class Metrics:
         tokens = m.tokens.resolved()
         completion, ttft, decode, prefill = m.completion_tokens, m.ttft, m.decode_tps, m.prefill_tps
         if ttft is not None:
-            self.ttft.labels(lane).observe(ttft)
+            self.series(self.ttft, lane).observe(ttft)
         if prefill is not None:
-            self.prefill.labels(lane).observe(prefill)
+            self.series(self.prefill, lane).observe(prefill)
         if decode is not None and completion is not None:
-            self.decode.labels(lane).observe(decode)
-            self.decode_tokens.labels(lane).inc(completion)
-            self.decode_weighted.labels(lane).inc(completion * decode)
+            self.series(self.decode, lane).observe(decode)
+            self.series(self.decode_tokens, lane).inc(completion)
+            self.series(self.decode_weighted, lane).inc(completion * decode)
         self.gaps.observe_many(lane, m.gaps)
-        self.prompt_tokens.labels(lane).inc(tokens.prompt or 0)
-        self.cached_tokens.labels(lane).inc(tokens.cached or 0)
-        self.completion_tokens.labels(lane).inc(completion or 0)
+        self.series(self.prompt_tokens, lane).inc(tokens.prompt or 0)
+        self.series(self.cached_tokens, lane).inc(tokens.cached or 0)
+        self.series(self.completion_tokens, lane).inc(completion or 0)
         if exchange.reprocessed:
-            self.reprocessed.labels(lane).inc()
+            self.series(self.reprocessed, lane).inc()
