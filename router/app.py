@@ -17,6 +17,7 @@ from router.dispatch import Dispatcher
 from router.drain import Drain
 from router.errors import RouterError, error_body
 from router.front import Front, error_response, internal_error
+from router.incoming import Incoming
 from router.lanestate import LaneStates, Prober
 from router.proxy import Proxy
 from router.recorder import Recorder
@@ -77,7 +78,7 @@ def create_app(
 
 def proxy_route(proxy: Proxy, path: str, apply_defaults: bool) -> Handler:
     async def handle(request: Request) -> Response:
-        return await proxy.handle(request, path, apply_defaults)
+        return await proxy.handle(Incoming(request.scope, request.receive), path, apply_defaults)
 
     return handle
 

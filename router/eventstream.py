@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -14,6 +13,9 @@ from starlette.types import Receive, Scope, Send
 class EventStreamResponse(Response):
     """Like Starlette's StreamingResponse minus its per-response task group and per-chunk
     checks; a client that leaves cancels the relay, whose cleanup closes the engine stream."""
+
+    # The request's own disconnect watcher, when the caller has one (else one is started here).
+    gone: asyncio.Future[None] | None = None
 
     def __init__(
         self, chunks: AsyncGenerator[bytes, None], status: int, headers: Mapping[str, str]
@@ -26,28 +28,36 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
         assert task is not None
-        gone = asyncio.Event()
-        watcher = asyncio.ensure_future(cancel_when_gone(receive, task, gone))
+        gone = self.gone if self.gone is not None else asyncio.ensure_future(left(receive))
+        client_left = False
+
+        def on_gone(_: object) -> None:
+            nonlocal client_left
+            if not gone.cancelled():
+                client_left = True
+                task.cancel()
+
+        gone.add_done_callback(on_gone)
         try:
             await send({"type": "http.response.start", "status": self.status_code,
                         "headers": self.raw_headers})  # fmt: skip
             async for chunk in self.chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            # Before the last send: completing the response wakes the watcher with a disconnect.
-            watcher.cancel()
+            # Before the last send: completing the response makes `receive` report a disconnect.
+            gone.remove_done_callback(on_gone)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
-            if not gone.is_set():
+            if not client_left:
                 raise
             task.uncancel()  # the cancellation was ours: the client left, nothing to report
         finally:
-            watcher.cancel()
+            gone.remove_done_callback(on_gone)
+            if self.gone is None:
+                gone.cancel()
             with contextlib.suppress(BaseException):
                 await self.chunks.aclose()
 
 
-async def cancel_when_gone(receive: Receive, task: asyncio.Task[Any], gone: asyncio.Event) -> None:
+async def left(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-    gone.set()
-    task.cancel()

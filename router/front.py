@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from router.errors import EngineAnswer, RouterError, error_body, error_json
+from router.eventstream import EventStreamResponse
+from router.incoming import Incoming
 from router.proxy import Proxy
 
 log = logging.getLogger("lanerouter")
@@ -35,10 +36,16 @@ class Front:
         if route is None or scope["method"] != "POST":
             await self.rest(scope, receive, send)
             return
-        response = await self.answer(Request(scope, receive), *route)
-        await response(scope, receive, send)
+        incoming = Incoming(scope, receive)
+        try:
+            response = await self.answer(incoming, *route)
+            if isinstance(response, EventStreamResponse):
+                response.gone = incoming.gone()  # the request's watcher, not a second one
+            await response(scope, receive, send)
+        finally:
+            incoming.close()
 
-    async def answer(self, request: Request, path: str, apply_defaults: bool) -> Response:
+    async def answer(self, request: Incoming, path: str, apply_defaults: bool) -> Response:
         try:
             return await self.proxy.handle(request, path, apply_defaults)
         except RouterError as exc:

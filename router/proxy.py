@@ -7,18 +7,16 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
-from router.body import read_json_object
 from router.candidates import estimate_prompt_tokens, plan_candidates, requested_output
 from router.config import LaneConfig, Settings
-from router.disconnect import disconnected, watch
 from router.dispatch import Dispatcher, Opened, Outgoing, QueueSpot
 from router.drain import Drain
 from router.errors import ClientGone, RouterError, sse_error_event
 from router.eventstream import EventStreamResponse
 from router.exchange import Exchange, Outcome, outcome_for_status, request_id
+from router.incoming import Incoming, watch
 from router.intent import classify
 from router.meter import Measurement
 from router.payload import (
@@ -55,8 +53,8 @@ class Proxy:
         self.settings, self.table = settings, table
         self.dispatcher, self.recorder, self.drain = dispatcher, recorder, drain
 
-    async def handle(self, request: Request, path: str, apply_defaults: bool) -> Response:
-        rid = request_id(request.headers.get("x-request-id"))
+    async def handle(self, request: Incoming, path: str, apply_defaults: bool) -> Response:
+        rid = request_id(request.header("x-request-id"))
         exchange = Exchange(rid, path, Measurement(arrived=self.recorder.now()))
         try:
             return await self.forward(request, exchange, apply_defaults)
@@ -78,10 +76,12 @@ class Proxy:
             self.recorder.done(exchange)
             raise
 
-    async def forward(self, request: Request, exchange: Exchange, apply_defaults: bool) -> Response:
-        body = await read_json_object(request, self.settings.server.max_body_bytes)
+    async def forward(
+        self, request: Incoming, exchange: Exchange, apply_defaults: bool
+    ) -> Response:
+        body = await request.json_object(self.settings.server.max_body_bytes)
         intent = classify(body)
-        route = choose_lane(self.table, intent, request.headers.get("x-lane"))
+        route = choose_lane(self.table, intent, request.header("x-lane"))
         exchange.lane, exchange.reason = route.lane, route.reason  # for errors from here on
         lanes = self.settings.lanes
         prompt_estimate = estimate_prompt_tokens(body)
@@ -90,13 +90,13 @@ class Proxy:
         exchange.conversation = fingerprints(body)
         if self.recorder.keep_text:
             exchange.prompt_text = intent.last_user_text
-        headers = list(request.headers.items())
+        headers = request.headers
 
         def build(lane: str) -> Outgoing:
             engine, path = lanes[lane].engine, exchange.endpoint
             ask_usage = needs_usage_request(engine, path, body)
             assembled = streams_for_assembly(engine, path, body)
-            query = request.url.query
+            query = request.query
             target = f"{path}?{query}" if query else path
             cap = output_guard(engine, path, body, lanes[lane].ctx_size, prompt_estimate)
             content = upstream_body(body, lanes[lane], apply_defaults, ask_usage, assembled, cap)
@@ -112,28 +112,25 @@ class Proxy:
         return await self.relay_opened(request, opened, waited, exchange, body)
 
     async def queued_long(
-        self, request: Request, dispatching: asyncio.Future[Any], spot: QueueSpot
+        self, request: Incoming, dispatching: asyncio.Future[Any], spot: QueueSpot
     ) -> bool:
         """Whether the dispatch still waits in a lane queue after one keepalive interval."""
         keepalive = self.settings.server.queue_keepalive
-        gone = asyncio.ensure_future(disconnected(request))
-        try:
-            while not dispatching.done():
-                await asyncio.wait(
-                    {dispatching, gone}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED
-                )
-                if gone.done() and not dispatching.done():
-                    dispatching.cancel()
-                    raise ClientGone("the client disconnected")
-                if not dispatching.done() and spot.lane is not None:
-                    return True
-        finally:
-            gone.cancel()
+        while not dispatching.done():
+            gone = request.gone()
+            await asyncio.wait(
+                {dispatching, gone}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED
+            )
+            if gone.done() and not dispatching.done():
+                dispatching.cancel()
+                raise ClientGone("the client disconnected")
+            if not dispatching.done() and spot.lane is not None:
+                return True
         return False
 
     async def relay_opened(
         self,
-        request: Request,
+        request: Incoming,
         opened: Opened,
         waited: float,
         exchange: Exchange,

@@ -1,0 +1,86 @@
+"""A client's request as lanerouter reads it, straight off the ASGI scope (no framework objects
+on the hot path), and the one watcher per request that notices the client leaving."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from starlette.types import Receive, Scope
+
+from router.errors import BadRequest, ClientGone, PayloadTooLarge
+
+T = TypeVar("T")
+
+
+class Incoming:
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.receive = receive
+        # uvicorn hands header names lower-cased already.
+        self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        self.query: str = scope.get("query_string", b"").decode("latin-1")
+        self.watcher: asyncio.Future[None] | None = None
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name), None)
+
+    async def json_object(self, limit: int) -> dict[str, Any]:
+        raw = await self.body(limit)
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            message = f"request body is not valid JSON: {exc}"
+            raise BadRequest(message, code="invalid_json") from None
+        if not isinstance(body, dict):
+            raise BadRequest("request body must be a JSON object", code="invalid_json")
+        return body
+
+    async def body(self, limit: int) -> bytes:
+        declared = self.header("content-length") or ""
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large(limit)
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone("the client disconnected while sending its request")
+            chunk, more = message.get("body", b""), message.get("more_body", False)
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def gone(self) -> asyncio.Future[None]:
+        """Done when the client disconnects. One watcher, started on first use and shared by
+        whoever waits (a queue, the engine's first byte, the stream), as only one may read."""
+        if self.watcher is None:
+            self.watcher = asyncio.ensure_future(self.until_disconnect())
+        return self.watcher
+
+    async def until_disconnect(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
+
+
+async def watch(incoming: Incoming, work: Awaitable[T]) -> T:
+    """Await `work`, but give it up as soon as the client disconnects."""
+    task = asyncio.ensure_future(work)
+    if not task.done():
+        waits: set[asyncio.Future[Any]] = {task, incoming.gone()}
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        task.cancel()
+        raise ClientGone("the client disconnected")
+    return task.result()
