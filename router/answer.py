@@ -152,10 +152,14 @@ class Answer:
         finally:
             await self.aclose()
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         """Done with the answer: an unfinished one drops the connection, which is what makes
-        llama.cpp stop generating and free its slot."""
+        llama.cpp stop generating and free its slot. Not a coroutine, so that a cancellation
+        (how a client's disconnect arrives) cannot cut it short."""
         self.release(reusable=False)
+
+    async def aclose(self) -> None:
+        self.close()
 
     def abort(self) -> None:
         """End it now, from outside (shutdown): the pending read fails at once."""

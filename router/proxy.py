@@ -194,7 +194,7 @@ class Proxy:
             yield sse_error_event(exc)
             return
         except BaseException:  # the client left while queued: give up the place in line
-            await abandon(dispatching)
+            abandon(dispatching)
             exchange.outcome = Outcome.CLIENT_DISCONNECTED
             self.recorder.done(exchange)
             raise

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import anyio
-
 from router.dispatch import Opened
 
 QUEUED = b": queued\n\n"
@@ -20,7 +18,7 @@ async def keepalive_until(dispatching: Dispatching, every: float) -> AsyncIterat
         yield QUEUED
 
 
-async def abandon(dispatching: Dispatching) -> None:
+def abandon(dispatching: Dispatching) -> None:
     """Stop a dispatch nobody waits for; if it got through already, undo that."""
     if not dispatching.done():
         dispatching.cancel()
@@ -29,5 +27,4 @@ async def abandon(dispatching: Dispatching) -> None:
         return
     opened, _ = dispatching.result()
     opened.gate.leave()
-    with anyio.CancelScope(shield=True):
-        await opened.response.aclose()
+    opened.response.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-import anyio
 from starlette.responses import Response
 
 from router.answer import Answer
@@ -92,8 +91,7 @@ async def collect_stream(upstream: Answer, exchange: Exchange, how: Relaying) ->
         raise how.drain.error_for(exc) from exc
     finally:
         how.drain.discard(upstream)
-        with anyio.CancelScope(shield=True):
-            await upstream.aclose()
+        upstream.close()
     return b"".join(parts)
 
 
@@ -124,10 +122,8 @@ async def relay_events(
     finally:
         how.drain.discard(upstream)
         # Also runs when the client disconnects: closing drops the engine connection at once,
-        # which is what makes llama.cpp stop generating and free its slot. Shielded, as the
-        # disconnect arrives as a cancellation that would otherwise cut this short too.
-        with anyio.CancelScope(shield=True):
-            await upstream.aclose()
+        # which is what makes llama.cpp stop generating and free its slot.
+        upstream.close()
         finish(exchange, how.observer, meter, outcome)
 
 
