@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import math
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
+from router import traffic
 from router.app import create_app
 from router.config import ConfigError, Settings, load_settings
 from router.demo import start_simulated_engines
@@ -61,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --demo: run the simulated engines FACTOR times faster (default: 1)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    traffic = commands.add_parser(
+        "traffic",
+        help="send a steady mix of requests to a running lanerouter (demo load)",
+        description="Send chat, tool, audit, forced-lane and continued-conversation streams "
+        "(and now and then a client that leaves early) to a running lanerouter.",
+    )
+    traffic.add_argument("--url", default="http://127.0.0.1:8080", help="lanerouter's base URL")
+    traffic.add_argument("--rate", type=float, default=1.0, help="requests started per second")
+    traffic.add_argument("--count", type=int, help="stop after this many (default: never)")
     return parser
 
 
@@ -115,6 +126,10 @@ class DrainingServer(uvicorn.Server):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "traffic":
+        sent = asyncio.run(traffic.run(args.url.rstrip("/"), args.rate, args.count))
+        print(f"traffic: {sent} requests sent")
+        return 0
     try:
         return serve(args)
     except ConfigError as exc:

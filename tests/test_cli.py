@@ -87,6 +87,28 @@ def test_demo_serves_every_lane_with_no_engine(demo: str) -> None:
         assert raw.parse().model == expected_model
 
 
+def test_traffic_reaches_every_lane_and_route_reason(demo: str) -> None:
+    result = subprocess.run(
+        lanerouter("traffic", "--url", demo, "--rate", "20", "--count", "6"),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "6 requests sent" in result.stdout
+    metrics = httpx.get(demo + "/metrics").text
+    routed = {
+        (line.split('lane="')[1].split('"')[0], line.split('reason="')[1].split('"')[0])
+        for line in metrics.splitlines()
+        if line.startswith("lanerouter_requests_total{")
+    }
+    assert {
+        ("chat", "default"),
+        ("tools", "tools"),
+        ("audit", "rule:security"),
+        ("tools", "model"),
+        ("chat", "header"),
+    } <= routed
+
+
 def test_readme_test_command_is_what_ci_runs() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
