@@ -121,6 +121,8 @@ class Answer:
         return data
 
     async def wait(self) -> None:
+        # Silence counts from here: time the relay spent on a slow client is not the engine's.
+        self.last_activity = self.loop.time()
         self.waiter = self.loop.create_future()
         if self.timer is None:
             self.timer = self.loop.call_later(self.span, self.check_idle)
