@@ -184,7 +184,7 @@ class Dispatcher:
         try:
             response = await self.upstreams.open(lane, *outgoing)
         except LaneUnreachable as exc:
-            self.states.mark(lane, "down", exc.message)
+            self.states.mark(lane, "down", exc.detail)
             raise Retryable("connect", exc) from exc
         except RouterError as exc:  # timeout before the first byte, or a dropped connection
             raise Retryable(exc.code, exc) from exc

@@ -28,6 +28,7 @@ class RouterError(Exception):
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = message  # the cause alone, where the message wraps it in context
         if code is not None:
             self.code = code
         # Filled in once a lane is chosen, so even errors say where the request went.

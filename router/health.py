@@ -41,5 +41,5 @@ async def probe(upstreams: Upstreams, lane: str) -> LaneHealth:
     try:
         response = await upstreams.get(lane, "/health", PROBE_TIMEOUT)
     except RouterError as exc:
-        return LaneHealth("down", exc.message)
+        return LaneHealth("down", exc.detail)
     return state_from_health(response.status_code, response.content)

@@ -21,6 +21,7 @@ class BackgroundServer:
         port: int = 0,
         log_level: str = "warning",
         access_log: bool = False,
+        **uvicorn_options: Any,  # e.g. ssl_certfile/ssl_keyfile for an engine behind TLS
     ) -> None:
         # A short graceful period: open streams must not hold a test or the demo at exit.
         config = uvicorn.Config(
@@ -30,6 +31,7 @@ class BackgroundServer:
             log_level=log_level,
             access_log=access_log,
             timeout_graceful_shutdown=2,
+            **uvicorn_options,
         )
         self.server = uvicorn.Server(config)
         self.host = host
@@ -51,7 +53,8 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.server.config.is_ssl else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def stop(self, timeout: float = 10.0) -> None:
         self.server.should_exit = True

@@ -12,7 +12,7 @@ import httpx
 from router.answer import Answer
 from router.config import LaneConfig, Settings
 from router.enginepool import KEEPALIVE_EXPIRY, EnginePool
-from router.errors import LaneUnreachable, UpstreamError, UpstreamTimeout
+from router.errors import LaneUnreachable, RouterError, UpstreamError, UpstreamTimeout
 from router.wire import ConnectFailed, TimedOut, Unanswered, WireError
 
 HOP_BY_HOP = frozenset(
@@ -59,11 +59,17 @@ def upstream_errors(lane: str, url: str) -> Iterator[None]:
     try:
         yield
     except (httpx.ConnectError, httpx.ConnectTimeout, ConnectFailed, Unanswered) as exc:
-        raise LaneUnreachable(f"lane {lane!r} is unreachable at {url}: {describe(exc)}") from exc
+        raise with_detail(LaneUnreachable(f"lane {lane!r} is unreachable at {url}"), exc) from exc
     except (httpx.TimeoutException, TimedOut) as exc:
-        raise UpstreamTimeout(f"lane {lane!r} at {url} timed out: {describe(exc)}") from exc
+        raise with_detail(UpstreamTimeout(f"lane {lane!r} at {url} timed out"), exc) from exc
     except (httpx.HTTPError, WireError) as exc:
-        raise UpstreamError(f"lane {lane!r} at {url} failed: {describe(exc)}") from exc
+        raise with_detail(UpstreamError(f"lane {lane!r} at {url} failed"), exc) from exc
+
+
+def with_detail(error: RouterError, cause: Exception) -> RouterError:
+    error.detail = describe(cause)
+    error.message = f"{error.message}: {error.detail}"
+    return error
 
 
 def describe(exc: Exception) -> str:

@@ -81,9 +81,12 @@ class EngineConnection(asyncio.Protocol):
             self.answer.lost(exc)
 
     def close(self) -> None:
+        # abort, not close: nothing is left to send, and a TLS close would first wait for the
+        # engine's close_notify (an unfinished answer must be dropped at once, and at shutdown
+        # the loop may be gone before that exchange ends).
         self.closed = True
         if self.transport is not None:
-            self.transport.close()
+            self.transport.abort()
 
     def pause(self, paused: bool) -> None:
         if self.transport is not None and not self.closed:

@@ -1,0 +1,104 @@
+"""How lanerouter reaches an engine that is not a plain local `http://host:port`: behind TLS
+with a private CA, or under a path prefix (a reverse proxy in front of the engine)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PROFILES, SPEED, Engine, settings_for
+from test_proxy import HELLO, stream_bytes
+
+from router.config import Settings
+from router.serving import BackgroundServer
+from router.sim.engine import SimEngine
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def tls_engine(certificate: tuple[Path, Path]) -> Iterator[Engine]:
+    cert, key = certificate
+    sim = SimEngine(PROFILES["chat"], speed=SPEED)
+    server = BackgroundServer(sim, ssl_certfile=str(cert), ssl_keyfile=str(key)).start()
+    yield Engine(sim, server)
+    server.stop()
+
+
+def test_engine_behind_tls_with_a_private_ca(
+    engines: dict[str, Engine],
+    tls_engine: Engine,
+    certificate: tuple[Path, Path],
+    start_router: Callable[[Settings], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert tls_engine.url.startswith("https://")
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # how a private CA is trusted
+    url = start_router(settings_for(engines, {"chat": {"base_url": tls_engine.url}}))
+    response, received = stream_bytes(url, "/v1/chat/completions", HELLO | {"model": "chat"})
+    assert response.status_code == 200
+    assert received == b"".join(tls_engine.script.sent)
+
+
+def test_untrusted_engine_certificate_is_a_clear_error(
+    engines: dict[str, Engine],
+    tls_engine: Engine,
+    start_router: Callable[[Settings], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    lanes = {"chat": {"base_url": tls_engine.url, "fallback": [], "retries": 0}}
+    url = start_router(settings_for(engines, lanes))
+    response, received = stream_bytes(url, "/v1/chat/completions", HELLO | {"model": "chat"})
+    assert response.status_code == 502
+    error = json.loads(received)["error"]
+    assert error["code"] == "lane_unreachable" and "CERTIFICATE_VERIFY_FAILED" in error["message"]
+    assert error["message"].count("unreachable") == 1, error["message"]
+    assert tls_engine.script.received == []
+
+
+class UnderPrefix:
+    """A reverse proxy's view: the engine lives under /llm/tools."""
+
+    def __init__(self, app: Any, prefix: str) -> None:
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            if not scope["path"].startswith(self.prefix + "/"):
+                await send({"type": "http.response.start", "status": 404, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            scope = scope | {"path": scope["path"].removeprefix(self.prefix)}
+        await self.app(scope, receive, send)
+
+
+def test_engine_under_a_path_prefix(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    sim = SimEngine(PROFILES["chat"], speed=SPEED)
+    server = BackgroundServer(UnderPrefix(sim, "/llm/chat")).start()
+    try:
+        url = start_router(settings_for(engines, {"chat": {"base_url": server.url + "/llm/chat/"}}))
+        response, received = stream_bytes(url, "/v1/chat/completions?x=1", HELLO)
+    finally:
+        server.stop()
+    assert response.status_code == 200
+    assert received == b"".join(sim.script.sent)
+    [request] = sim.script.received
+    assert (request.path, request.query) == ("/v1/chat/completions", "x=1")
