@@ -30,7 +30,7 @@ class Answer:
         self.parts: list[bytes] = []
         self.buffered = 0
         self.paused = self.head_done = self.complete = self.released = self.keep_alive = False
-        self.received_any = False
+        self.received_any = self.informational = False
         self.error: WireError | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.last_activity = self.loop.time()
@@ -43,6 +43,10 @@ class Answer:
         self.raw_headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
+        if self.parser.get_status_code() < 200:  # "100 Continue" and the like: not the answer
+            self.informational = True
+            self.raw_headers.clear()
+            return
         self.status_code = self.parser.get_status_code()
         # Asked now: llhttp forgets it once the message is complete.
         self.keep_alive = self.parser.should_keep_alive()
@@ -53,7 +57,10 @@ class Answer:
         self.buffered += len(body)
 
     def on_message_complete(self) -> None:
-        self.complete = True
+        if self.informational:
+            self.informational = False
+        else:
+            self.complete = True
 
     # from the connection
     def feed(self, data: bytes) -> None:

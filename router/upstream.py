@@ -29,8 +29,11 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# The client's credentials never go upstream; the lane's own key is sent instead.
-CLIENT_ONLY = frozenset({"host", "content-length", "authorization", "x-api-key", "api-key"})
+# The client's credentials never go upstream; the lane's own key is sent instead. The body is
+# read whole before it is sent on, so a client's `Expect: 100-continue` is answered here.
+CLIENT_ONLY = frozenset(
+    {"host", "content-length", "authorization", "x-api-key", "api-key", "expect"}
+)
 ROUTER_ONLY = frozenset({"x-lane", "x-request-id", "accept-encoding", "cookie"})
 
 

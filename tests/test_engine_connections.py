@@ -3,7 +3,10 @@ with a private CA, or under a path prefix (a reverse proxy in front of the engin
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import ssl
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +17,7 @@ from conftest import PROFILES, SPEED, Engine, settings_for
 from test_proxy import HELLO, stream_bytes
 
 from router.config import Settings
+from router.enginepool import EnginePool
 from router.serving import BackgroundServer
 from router.sim.engine import SimEngine
 
@@ -102,3 +106,45 @@ def test_engine_under_a_path_prefix(
     assert received == b"".join(sim.script.sent)
     [request] = sim.script.received
     assert (request.path, request.query) == ("/v1/chat/completions", "x=1")
+
+
+def test_expect_continue_is_answered_by_lanerouter_not_forwarded(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    body = json.dumps(HELLO | {"pad": "x" * 4096}).encode()  # curl sends Expect above 1 KB
+    with socket.create_connection(("127.0.0.1", int(router_url.rsplit(":", 1)[1]))) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"expect: 100-continue\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+        )
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+    assert "expect" not in engines["chat"].script.received[-1].headers
+
+
+async def test_informational_answers_before_the_real_one_are_skipped() -> None:
+    async def engine(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 100 Continue\r\n\r\n"
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+        )
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(engine, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = EnginePool(f"http://127.0.0.1:{port}", 3.0, ssl.create_default_context())
+    try:
+        answer = await pool.post("/v1/embeddings", [], b"{}", 5.0, 5.0)
+        assert (answer.status_code, answer.headers.get("content-length")) == (200, "2")
+        assert await answer.aread() == b"{}"
+    finally:
+        pool.close()
+        server.close()
+        await server.wait_closed()
