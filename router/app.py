@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -15,9 +15,8 @@ from router.admission import QueueDepth, lane_gates
 from router.config import Settings
 from router.dispatch import Dispatcher
 from router.drain import Drain
-from router.errors import RouterError, error_body
-from router.front import Front, error_response, internal_error
-from router.incoming import Incoming
+from router.errors import error_body
+from router.front import Front, internal_error
 from router.lanestate import LaneStates, Prober
 from router.proxy import Proxy
 from router.recorder import Recorder
@@ -33,7 +32,6 @@ PROXIED_ENDPOINTS = {
     "/v1/embeddings": False,
     "/v1/messages/count_tokens": False,
 }
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def create_app(
@@ -65,22 +63,11 @@ def create_app(
         recorder.close()
         await clients.aclose()
 
+    # The proxied endpoints are served by `Front`; FastAPI serves the rest.
     app = FastAPI(title="lanerouter", lifespan=lifespan, docs_url=None, redoc_url=None)
-    for path, apply_defaults in PROXIED_ENDPOINTS.items():
-        handler = proxy_route(proxy, path, apply_defaults)
-        # Like llama-server, also answer clients whose base URL lacks the /v1.
-        for served in (path, path.removeprefix("/v1")):
-            app.add_api_route(served, handler, methods=["POST"], include_in_schema=False)
     add_info_routes(app, table, states, registry)
     add_error_handlers(app)
     return Front(proxy, PROXIED_ENDPOINTS, app)
-
-
-def proxy_route(proxy: Proxy, path: str, apply_defaults: bool) -> Handler:
-    async def handle(request: Request) -> Response:
-        return await proxy.handle(Incoming(request.scope, request.receive), path, apply_defaults)
-
-    return handle
 
 
 def add_info_routes(
@@ -124,10 +111,6 @@ def add_info_routes(
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    async def router_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RouterError)
-        return error_response(exc)
-
     async def http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
@@ -138,6 +121,5 @@ def add_error_handlers(app: FastAPI) -> None:
         # The traceback goes to the server log only; the client gets a plain message.
         return internal_error()
 
-    app.add_exception_handler(RouterError, router_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)

@@ -14,7 +14,7 @@ class EventStreamResponse(Response):
     """Like Starlette's StreamingResponse minus its per-response task group and per-chunk
     checks; a client that leaves cancels the relay, whose cleanup closes the engine stream."""
 
-    # The request's own disconnect watcher, when the caller has one (else one is started here).
+    # The request's disconnect watcher (`Incoming.gone`), set by `Front` before the call.
     gone: asyncio.Future[None] | None = None
 
     def __init__(
@@ -28,7 +28,8 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
         assert task is not None
-        gone = self.gone if self.gone is not None else asyncio.ensure_future(left(receive))
+        gone = self.gone
+        assert gone is not None, "Front gives every stream its request's watcher"
         client_left = False
 
         def on_gone(_: object) -> None:
@@ -52,12 +53,5 @@ class EventStreamResponse(Response):
             task.uncancel()  # the cancellation was ours: the client left, nothing to report
         finally:
             gone.remove_done_callback(on_gone)
-            if self.gone is None:
-                gone.cancel()
             with contextlib.suppress(BaseException):
                 await self.chunks.aclose()
-
-
-async def left(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass

@@ -32,9 +32,13 @@ class Front:
         self.proxy, self.rest = proxy, rest
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
-        if route is None or scope["method"] != "POST":
+        path = scope["path"].rstrip("/") if scope["type"] == "http" else ""
+        route = self.routes.get(path)
+        if route is None:
             await self.rest(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await method_not_allowed()(scope, receive, send)
             return
         incoming = Incoming(scope, receive)
         try:
@@ -62,6 +66,11 @@ def error_response(exc: RouterError) -> Response:
     if exc.status in (429, 503):
         headers["retry-after"] = "1"
     return Response(error_json(exc), exc.status, headers, media_type="application/json")
+
+
+def method_not_allowed() -> Response:
+    body = error_body("Method Not Allowed", "invalid_request_error", "method_not_allowed")
+    return JSONResponse(body, 405, headers={"allow": "POST"})
 
 
 def internal_error() -> Response:

@@ -196,6 +196,12 @@ def test_paths_without_v1_prefix(router_url: str, engines: dict[str, Engine]) ->
     assert engines["tools"].script.received[-1].path == "/v1/chat/completions"
 
 
+def test_trailing_slash_is_the_same_endpoint(router_url: str, engines: dict[str, Engine]) -> None:
+    response = post(router_url, "/v1/chat/completions/", HELLO, **{"X-Lane": "tools"})
+    assert response.status_code == 200
+    assert engines["tools"].script.received[-1].path == "/v1/chat/completions"
+
+
 def test_model_lookup(router_url: str) -> None:
     assert httpx.get(router_url + "/v1/models/qwen3-coder-next:audit").json()["id"] == (
         "qwen3-coder-next:audit"
