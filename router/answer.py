@@ -33,14 +33,14 @@ class Answer:
         self.received_any = self.informational = False
         self.error: WireError | None = None
         self.waiter: asyncio.Future[None] | None = None
-        self.last_activity = self.loop.time()
+        self.waiting_since = self.loop.time()
         self.timer: asyncio.TimerHandle | None = None
         self.span = idle_timeout
         conn.answer = self
 
     # llhttp callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.raw_headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        self.raw_headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
         if self.parser.get_status_code() < 200:  # "100 Continue" and the like: not the answer
@@ -65,7 +65,6 @@ class Answer:
     # from the connection
     def feed(self, data: bytes) -> None:
         self.received_any = True
-        self.last_activity = self.loop.time()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -129,7 +128,7 @@ class Answer:
 
     async def wait(self) -> None:
         # Silence counts from here: time the relay spent on a slow client is not the engine's.
-        self.last_activity = self.loop.time()
+        self.waiting_since = self.loop.time()
         self.waiter = self.loop.create_future()
         if self.timer is None:
             self.timer = self.loop.call_later(self.span, self.check_idle)
@@ -141,9 +140,9 @@ class Answer:
     def check_idle(self) -> None:
         # One timer per idle period rather than one per read: it re-arms for what is left.
         self.timer = None
-        if self.waiter is None or self.error is not None:
+        if self.waiter is None or self.waiter.done():  # not waiting, or woken already
             return
-        idle = self.loop.time() - self.last_activity
+        idle = self.loop.time() - self.waiting_since
         if idle >= self.span:
             what = "the first byte" if not self.head_done else "the next chunk"
             self.fail(TimedOut(f"no answer within {self.span:g} s waiting for {what}"))

@@ -31,7 +31,7 @@ def exchange_headers(exchange: Exchange) -> dict[str, str]:
 
 
 def relayed_headers(upstream: Answer, exchange: Exchange) -> dict[str, str]:
-    pairs = [(k.lower(), v) for k, v in upstream.headers.multi_items()]
+    pairs = upstream.headers.multi_items()
     dropped = NOT_RELAYED | connection_tokens(pairs)
     headers = {k: v for k, v in pairs if k not in dropped}
     return headers | exchange_headers(exchange)

@@ -34,13 +34,13 @@ class Unanswered(Broken):
 
 
 class Headers:
-    """The few header lookups the relay needs, on the raw list the engine sent."""
+    """The few header lookups the relay needs, on the engine's list (names lower-cased)."""
 
     def __init__(self, raw: list[tuple[str, str]]) -> None:
         self.raw = raw
 
     def get(self, name: str, default: str = "") -> str:
-        return next((v for k, v in self.raw if k.lower() == name), default)
+        return next((v for k, v in self.raw if k == name), default)
 
     def multi_items(self) -> list[tuple[str, str]]:
         return self.raw
