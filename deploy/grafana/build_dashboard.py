@@ -17,6 +17,10 @@ def q(metric: str, q_: float, by: str = "lane") -> str:
     return f"histogram_quantile({q_}, sum by ({by}, le) (rate({metric}_bucket{{{L}}}[{W}])))"
 
 
+def p50_and_p95(metric: str) -> list[tuple[str, str]]:
+    return [(f"{{{{lane}}}} p{round(x * 100)}", q(metric, x)) for x in (0.5, 0.95)]
+
+
 # (row, title, unit, [(legend, PromQL)], description)
 PANELS: list[tuple[str, str, str, list[tuple[str, str]], str]] = [
     (
@@ -46,20 +50,14 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]], str]] = [
         "Lane comparison",
         "Time to first token",
         "s",
-        [
-            ("{{lane}} p50", q("lanerouter_ttft_seconds", 0.5)),
-            ("{{lane}} p95", q("lanerouter_ttft_seconds", 0.95)),
-        ],
+        p50_and_p95("lanerouter_ttft_seconds"),
         "Arrival at lanerouter to the first content event (queue wait included).",
     ),
     (
         "Lane comparison",
         "Inter-token latency",
         "s",
-        [
-            ("{{lane}} p50", q("lanerouter_inter_token_seconds", 0.5)),
-            ("{{lane}} p95", q("lanerouter_inter_token_seconds", 0.95)),
-        ],
+        p50_and_p95("lanerouter_inter_token_seconds"),
         "Gap between consecutive content events as relayed to the client.",
     ),
     (
