@@ -71,6 +71,20 @@ def upstream_body(
     return json.dumps(merged, ensure_ascii=False).encode()
 
 
+def lane_body(
+    lane: LaneConfig,
+    path: str,
+    body: Mapping[str, Any],
+    apply_defaults: bool,
+    prompt_estimate: int,
+) -> bytes:
+    """Everything `upstream_body` needs to know about this lane and request, decided here."""
+    ask_usage = needs_usage_request(lane.engine, path, body)
+    assembled = streams_for_assembly(lane.engine, path, body)
+    cap = output_guard(lane.engine, path, body, lane.ctx_size, prompt_estimate)
+    return upstream_body(body, lane, apply_defaults, ask_usage, assembled, cap)
+
+
 def merge_defaults(body: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """Deep merge where the client's value wins at every level."""
     merged = dict(body)

@@ -9,23 +9,19 @@ from typing import Any
 
 from starlette.responses import Response
 
+from router.attempts import Outgoing
 from router.candidates import estimate_prompt_tokens, plan_candidates, requested_output
 from router.config import LaneConfig, Settings
-from router.dispatch import Dispatcher, Opened, Outgoing, QueueSpot
+from router.dispatch import Dispatcher, Opened, QueueSpot
 from router.drain import Drain
-from router.errors import ClientGone, RouterError, sse_error_event
+from router.errors import ClientGone, RouterError
 from router.eventstream import EventStreamResponse
 from router.exchange import Exchange, Outcome, outcome_for_status, request_id
 from router.incoming import Incoming, watch
 from router.intent import classify
 from router.meter import Measurement
-from router.payload import (
-    needs_usage_request,
-    output_guard,
-    streams_for_assembly,
-    upstream_body,
-)
-from router.queued import abandon, keepalive_until
+from router.payload import lane_body, needs_usage_request, streams_for_assembly
+from router.queued import wait_then_relay
 from router.recorder import Recorder
 from router.relay import (
     STREAM_HEADERS,
@@ -92,14 +88,11 @@ class Proxy:
             exchange.prompt_text = intent.last_user_text
         headers = request.headers
 
+        path, query = exchange.endpoint, request.query
+        target = f"{path}?{query}" if query else path
+
         def build(lane: str) -> Outgoing:
-            engine, path = lanes[lane].engine, exchange.endpoint
-            ask_usage = needs_usage_request(engine, path, body)
-            assembled = streams_for_assembly(engine, path, body)
-            query = request.query
-            target = f"{path}?{query}" if query else path
-            cap = output_guard(engine, path, body, lanes[lane].ctx_size, prompt_estimate)
-            content = upstream_body(body, lanes[lane], apply_defaults, ask_usage, assembled, cap)
+            content = lane_body(lanes[lane], path, body, apply_defaults, prompt_estimate)
             return Outgoing(target, headers, content, exchange.request_id)
 
         spot = QueueSpot()
@@ -176,30 +169,12 @@ class Proxy:
         headers = (
             exchange_headers(exchange) | STREAM_HEADERS | {"content-type": "text/event-stream"}
         )
-        return EventStreamResponse(self.wait_then_relay(dispatching, exchange, body), 200, headers)
+        every = self.settings.server.queue_keepalive
 
-    async def wait_then_relay(
-        self,
-        dispatching: asyncio.Future[tuple[Opened, float]],
-        exchange: Exchange,
-        body: dict[str, Any],
-    ) -> AsyncGenerator[bytes, None]:
-        try:
-            async for comment in keepalive_until(dispatching, self.settings.server.queue_keepalive):
-                yield comment
-            opened, waited = dispatching.result()
-        except RouterError as exc:
-            exchange.status, exchange.outcome = exc.status, outcome_for_status(exc.status)
-            self.recorder.done(exchange)
-            yield sse_error_event(exc)
-            return
-        except BaseException:  # the client left while queued: give up the place in line
-            abandon(dispatching)
-            exchange.outcome = Outcome.CLIENT_DISCONNECTED
-            self.recorder.done(exchange)
-            raise
-        self.take(opened, waited, exchange)
-        lane = self.settings.lanes[opened.lane]
-        how = self.relaying(lane, exchange, body)
-        async for chunk in relay_events(opened.response, exchange, how):
-            yield chunk
+        def relay_opened(opened: Opened, waited: float) -> AsyncGenerator[bytes, None]:
+            self.take(opened, waited, exchange)
+            how = self.relaying(self.settings.lanes[opened.lane], exchange, body)
+            return relay_events(opened.response, exchange, how)
+
+        events = wait_then_relay(dispatching, every, exchange, self.recorder, relay_opened)
+        return EventStreamResponse(events, 200, headers)
