@@ -4,7 +4,7 @@ them, with first-byte and idle timeouts and back-pressure on a slow client."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httptools
 
@@ -150,24 +150,21 @@ class Answer:
         else:
             self.timer = self.loop.call_later(self.span - idle, self.check_idle)
 
-    async def aiter_raw(self) -> AsyncIterator[bytes]:
-        while chunk := await self.read():
-            yield chunk
-
     async def aread(self) -> bytes:
+        """The whole (rest of the) body."""
+        parts = []
         try:
-            return b"".join([chunk async for chunk in self.aiter_raw()])
+            while chunk := await self.read():
+                parts.append(chunk)
         finally:
-            await self.aclose()
+            self.close()
+        return b"".join(parts)
 
     def close(self) -> None:
         """Done with the answer: an unfinished one drops the connection, which is what makes
         llama.cpp stop generating and free its slot. Not a coroutine, so that a cancellation
         (how a client's disconnect arrives) cannot cut it short."""
         self.release(reusable=False)
-
-    async def aclose(self) -> None:
-        self.close()
 
     def abort(self) -> None:
         """End it now, from outside (shutdown): the pending read fails at once."""

@@ -104,8 +104,7 @@ class LaneAttempts:
         except RouterError as exc:  # timeout before the first byte, or a dropped connection
             raise Retryable(exc.code, exc) from exc
         if response.status_code in RETRY_STATUSES or self.broken(lane, response.status_code):
-            body = await response.aread()
-            await response.aclose()
+            body = await response.aread()  # and closes it
             self.note_failure(lane, response.status_code, body)
             answer = EngineAnswer(response.status_code, body, response.headers.get("content-type"))
             if response.status_code in RETRY_STATUSES:

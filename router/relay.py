@@ -84,7 +84,7 @@ async def collect_stream(upstream: Answer, exchange: Exchange, how: Relaying) ->
     how.drain.add(upstream)
     try:
         with upstream_errors(exchange.lane, how.base_url):
-            async for chunk in upstream.aiter_raw():
+            while chunk := await upstream.read():
                 parts.append(meter.feed(chunk, now()))
         parts.append(meter.finish(now()))
     except RouterError as exc:
