@@ -19,8 +19,8 @@ Definitions (also in the README):
 - prefill tokens/s (PP) = uncached prompt tokens / (TTFT - queue wait).
 - Non-streamed answers: total time and tokens from usage; no TTFT (it cannot be observed).
 
-Only events that mention `usage` or `timings` are JSON-decoded; content events are recognised
-by a byte-level check, so the cost per relayed token stays a few byte searches.
+Most events are recognised by a few byte searches (`router.events`); only events that report
+tokens, or that are not compact JSON, are decoded, so the cost per relayed token stays small.
 """
 
 from __future__ import annotations
@@ -29,26 +29,9 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 
-from router.sse import EventSplitter, decode
+from router.events import compact_content, decoded_facts, mentions_tokens
+from router.sse import EventSplitter
 from router.usage import Tokens, tokens_in
-
-# A non-empty string value or a tool-call list right after the key, in compact JSON.
-CONTENT_KEYS = (b'"content":"', b'"reasoning_content":"', b'"reasoning":"', b'"text":"')
-TOOL_CALLS = b'"tool_calls":[{'
-USAGE_ONLY = b'"choices":[]'
-
-
-def carries_content(block: bytes) -> bool:
-    if block.startswith(b"event:"):
-        name = block[6 : block.find(b"\n")].strip()
-        return name == b"content_block_delta" or (
-            name.startswith(b"response.") and name.endswith(b".delta")
-        )
-    for key in CONTENT_KEYS:
-        at = block.find(key)
-        if at != -1 and block[at + len(key) : at + len(key) + 1] != b'"':
-            return True
-    return TOOL_CALLS in block
 
 
 @dataclass
@@ -106,28 +89,27 @@ class StreamMeter:
 
     def observe(self, block: bytes, now: float) -> bool:
         """Record one event; False when it must not reach the client."""
-        m = self.m
-        if carries_content(block):
-            if m.last_content is None:
-                m.first_content = now
-            else:
-                m.gaps.append(now - m.last_content)
-            m.last_content = now
-            m.content_events += 1
-            if self.content is not None:
-                self.content.append(block)
-        if b'"usage"' in block or b'"timings"' in block:
-            self.read_tokens(block)
-            return not (self.strip_usage and USAGE_ONLY in block)
-        return True
+        content = compact_content(block)
+        if content is not None and not mentions_tokens(block):  # the hot path
+            if content:
+                self.count_content(block, now)
+            return True
+        facts = decoded_facts(block)
+        if facts.content:
+            self.count_content(block, now)
+        self.m.tokens = self.m.tokens.merge(facts.tokens)
+        return not (self.strip_usage and facts.usage_only)
 
-    def read_tokens(self, block: bytes) -> None:
-        event = decode(block)
-        if event is None:
-            return
-        # Not JSON: nothing to count, and the bytes still go to the client unchanged.
-        with contextlib.suppress(ValueError):
-            self.m.tokens = self.m.tokens.merge(tokens_in(json.loads(event.data)))
+    def count_content(self, block: bytes, now: float) -> None:
+        m = self.m
+        if m.last_content is None:
+            m.first_content = now
+        else:
+            m.gaps.append(now - m.last_content)
+        m.last_content = now
+        m.content_events += 1
+        if self.content is not None:
+            self.content.append(block)
 
     def finish(self, now: float) -> bytes:
         """End of stream: the unterminated rest, if any, and the end time."""

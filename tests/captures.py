@@ -1,20 +1,12 @@
-"""Reading the raw HTTP captures of real engines in ../shared/reference/."""
+"""Reading the raw HTTP captures of real engines in tests/captures/ (see its README)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-# Locally a missing ../shared skips these tests; in CI (which has ../shared) it must fail.
-needs_captures = pytest.mark.skipif(
-    not REFERENCE.is_dir() and not os.environ.get("CI"),
-    reason=f"engine captures not found at {REFERENCE}",
-)
+CAPTURES = Path(__file__).resolve().parent / "captures"
 
 
 def response_body(path: Path) -> bytes:
@@ -30,10 +22,7 @@ def response_body(path: Path) -> bytes:
 
 
 def sse_captures() -> list[Path]:
-    if not REFERENCE.is_dir():
-        assert not os.environ.get("CI"), f"engine captures not found at {REFERENCE}"
-        return []
-    return sorted(p for p in REFERENCE.glob("*/*.txt") if b"text/event-stream" in p.read_bytes())
+    return sorted(p for p in CAPTURES.glob("*/*.txt") if b"text/event-stream" in p.read_bytes())
 
 
 def data_events(body: bytes) -> list[dict[str, Any]]:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 
-from captures import REFERENCE, needs_captures, response_body
+from captures import CAPTURES, response_body
 
 from router.assemble import assemble
 
-pytestmark = needs_captures
-
 
 def engine_body(name: str) -> dict[str, object]:
-    return dict(json.loads(response_body(REFERENCE / name).strip()))
+    return dict(json.loads(response_body(CAPTURES / name).strip()))
 
 
 def test_chat_has_the_engines_keys_in_order() -> None:
-    stream = response_body(REFERENCE / "llamacpp/chat_stream_include_usage.txt")
+    stream = response_body(CAPTURES / "llamacpp/chat_stream_include_usage.txt")
     built = json.loads(assemble("/v1/chat/completions", stream))
     real = engine_body("llamacpp/chat_nonstream.txt")
     assert list(built) == list(real)
@@ -28,7 +26,7 @@ def test_chat_has_the_engines_keys_in_order() -> None:
 
 
 def test_tool_calls_are_joined_per_index() -> None:
-    stream = response_body(REFERENCE / "llamacpp/tools_stream_toolcall.txt")
+    stream = response_body(CAPTURES / "llamacpp/tools_stream_toolcall.txt")
     built = json.loads(assemble("/v1/chat/completions", stream))
     real = engine_body("llamacpp/tools_nonstream_toolcall.txt")
     calls = built["choices"][0]["message"]["tool_calls"]
@@ -40,7 +38,7 @@ def test_tool_calls_are_joined_per_index() -> None:
 
 
 def test_completions_and_ik_llama() -> None:
-    stream = response_body(REFERENCE / "llamacpp/completions_stream.txt")
+    stream = response_body(CAPTURES / "llamacpp/completions_stream.txt")
     built = json.loads(assemble("/v1/completions", stream))
     real = engine_body("llamacpp/completions_nonstream.txt")
     assert list(built) == list(real)
@@ -48,7 +46,7 @@ def test_completions_and_ik_llama() -> None:
     ik = json.loads(
         assemble(
             "/v1/chat/completions",
-            response_body(REFERENCE / "ik_llama/chat_stream_include_usage.txt"),
+            response_body(CAPTURES / "ik_llama/chat_stream_include_usage.txt"),
         )
     )
     assert "system_fingerprint" not in ik

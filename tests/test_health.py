@@ -12,7 +12,7 @@ from conftest import Engine, settings_for
 from router.config import Settings
 from router.health import state_from_health
 
-# Bodies as the real engines send them (../shared/reference/*/get_health*.txt).
+# Bodies as the real engines send them (tests/captures/*/get_health*.txt).
 HEALTH_ROWS = [
     ("llama.cpp ready", 200, b'{"status":"ok"}', "ready"),
     (

@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from captures import REFERENCE, needs_captures, response_body
+from captures import CAPTURES, response_body
 
-from router.meter import Measurement, StreamMeter, carries_content, measure_body
+from router.events import carries_content
+from router.meter import Measurement, StreamMeter, measure_body
 
 
 def chunk(delta: dict[str, Any] | None = None, **top: Any) -> bytes:
@@ -198,23 +199,21 @@ CAPTURED = [
 ]
 
 
-@needs_captures
 @pytest.mark.parametrize(
     ("capture", "prompt", "cached", "completion"), CAPTURED, ids=[c[0] for c in CAPTURED]
 )
 def test_real_streams_give_the_engines_counts(
     capture: str, prompt: int, cached: int | None, completion: int
 ) -> None:
-    body = response_body(REFERENCE / capture)
+    body = response_body(CAPTURES / capture)
     m, out = run([(0.001 * i, body[i : i + 97]) for i in range(0, len(body), 97)])
     tokens = m.tokens.resolved()
     assert (tokens.prompt, tokens.cached, m.completion_tokens) == (prompt, cached, completion)
     assert out == body
 
 
-@needs_captures
 def test_non_streamed_body() -> None:
-    body = (REFERENCE / "llamacpp/chat_nonstream.txt").read_bytes().split(b"\n")[-3]
+    body = (CAPTURES / "llamacpp/chat_nonstream.txt").read_bytes().split(b"\n")[-3]
     m = Measurement(arrived=1.0)
     measure_body(m, body, now=1.5)
     assert (m.tokens.resolved().prompt, m.completion_tokens, m.ttft) == (50, 32, None)

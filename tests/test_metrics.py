@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
 import string
 import subprocess
 from collections.abc import Callable
@@ -14,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import Engine, settings_for
-from prometheus_client.parser import text_string_to_metric_families
+from helpers import needs_command, samples, value
 from test_proxy import HELLO
 
 from router.config import Settings
@@ -22,21 +20,6 @@ from router.sim.script import Behaviour
 
 LANES = ("audit", "chat", "tools")
 FIVE = "one two three four five"
-
-
-def samples(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    text = httpx.get(url + "/metrics").text
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(
-    metrics: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
-    return metrics.get((name, frozenset(labels.items())), 0.0)
 
 
 @pytest.fixture
@@ -216,10 +199,7 @@ def test_request_log_lines(
     assert "hello" not in log.read_text()
 
 
-@pytest.mark.skipif(
-    shutil.which("promtool") is None and not os.environ.get("CI"),
-    reason="promtool not installed (.ci/run installs Debian's prometheus)",
-)
+@needs_command("promtool")
 def test_promtool_accepts_the_exposition(router: str) -> None:
     httpx.post(router + "/v1/chat/completions", json=HELLO | {"stream": True})
     text = httpx.get(router + "/metrics").text

@@ -5,12 +5,9 @@ stay empty, fails here rather than on the user's screen."""
 from __future__ import annotations
 
 import math
-import os
 import shutil
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ import httpx
 import pytest
 import yaml
 from conftest import Engine, settings_for
+from helpers import free_port, needs_command, samples, summed, wait_for
 from test_proxy import HELLO
 
 from router.config import Settings
@@ -30,10 +28,7 @@ DASHBOARD = DEPLOY / "grafana" / "lanerouter.json"
 # What Grafana would put in for its variables: all lanes, a window spanning the whole test.
 GRAFANA_VARIABLES = {"$lane": ".*", "$__rate_interval": "1m"}
 
-needs_prometheus = pytest.mark.skipif(
-    shutil.which("prometheus") is None and not os.environ.get("CI"),
-    reason="prometheus not installed (.ci/run installs Debian's prometheus)",
-)
+needs_prometheus = needs_command("prometheus")
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
@@ -63,12 +58,6 @@ def grafana_expanded(expr: str) -> str:
     return expr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def prometheus_for(tmp_path: Path) -> Iterator[Callable[[str], str]]:
     """Start Prometheus with the shipped config, its target rewritten to `host:port`."""
@@ -90,7 +79,7 @@ def prometheus_for(tmp_path: Path) -> Iterator[Callable[[str], str]]:
         with (tmp_path / "prometheus.log").open("wb") as log:
             processes.append(subprocess.Popen(command, stdout=log, stderr=log))
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: ready(url), 30, "Prometheus did not become ready")
+        wait_for(lambda: ready(url), "Prometheus is ready")
         return url
 
     yield start
@@ -106,11 +95,15 @@ def ready(url: str) -> bool:
         return False
 
 
-def wait_until(check: Callable[[], bool], seconds: float, message: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.2)
+def wait_scraped(prometheus: str, router: str) -> None:
+    """Until Prometheus has scraped every request lanerouter counted so far."""
+    served = summed(samples(router), "lanerouter_requests_total")
+
+    def scraped() -> float:
+        result = query(prometheus, "sum(lanerouter_requests_total)")["result"]
+        return float(result[0]["value"][1]) if result else 0.0
+
+    wait_for(lambda: scraped() >= served, f"Prometheus has scraped {served} requests")
 
 
 def query(prometheus: str, expr: str) -> dict[str, Any]:
@@ -169,10 +162,10 @@ def test_every_dashboard_panel_and_alert_rule_works_on_real_prometheus(
 ) -> None:
     url = start_router(settings_for(engines, probe_interval=0.2))
     prometheus = prometheus_for(url.removeprefix("http://"))
-    wait_until(lambda: bool(finite_values(query(prometheus, "up == 1"))), 20, "no scrape")
+    wait_for(lambda: finite_values(query(prometheus, "up == 1")), "a first scrape")
     for _ in range(2):  # counters must rise between scrapes for rate() to see them
         drive_every_panel(url, engines)
-        time.sleep(2.5)
+        wait_scraped(prometheus, url)
 
     empty = []
     for name, expr in dashboard_queries():
@@ -185,14 +178,13 @@ def test_every_dashboard_panel_and_alert_rule_works_on_real_prometheus(
     rules = httpx.get(prometheus + "/api/v1/rules").json()["data"]["groups"]
     loaded = {rule["name"]: rule["health"] for group in rules for rule in group["rules"]}
     assert set(loaded) == {name for name, _ in alert_queries()}
-    wait_until(
+    wait_for(
         lambda: all(
             rule["health"] == "ok"
             for group in httpx.get(prometheus + "/api/v1/rules").json()["data"]["groups"]
             for rule in group["rules"]
         ),
-        10,
-        "a rule does not evaluate cleanly",
+        "every rule evaluates cleanly",
     )
 
 

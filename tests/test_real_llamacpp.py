@@ -6,8 +6,7 @@ A recording tap between lanerouter and the engine shows the exact bytes the engi
 from __future__ import annotations
 
 import json
-import threading
-import time
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +15,10 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from captures import REFERENCE, data_events
+from captures import CAPTURES, data_events
 from conftest import Engine, settings_for
-from real_engines import QWEN3_CODER_TEMPLATE, free_port, llama_server, needs_llama
+from helpers import free_port, wait_for
+from real_engines import QWEN3_CODER_TEMPLATE, llama_server, needs_llama
 from tap import Tap
 
 from router.config import Settings
@@ -138,35 +138,63 @@ def test_metered_tokens_equal_the_engines(routed: Routed) -> None:
     assert second["ttft_ms"] > 0 and second["decode_tps"] > 0
 
 
+def test_meter_agrees_with_the_engines_own_timings(routed: Routed) -> None:
+    # 64 tokens whatever the model would say (ignore_eos), so the rate is over a real stretch.
+    body = ask(LONG_PROMPT, max_tokens=64, ignore_eos=True)
+    stream_raw(routed.url, "/v1/chat/completions", body)
+    timings = [e for e in data_events(routed.tap.last_body()) if e.get("timings")][-1]["timings"]
+    [line] = routed.log_lines()
+    engine_tps, metered_tps = timings["predicted_per_second"], line["decode_tps"]
+    print(f"\ndecode tok/s: engine {engine_tps:.1f}, lanerouter {metered_tps:.1f}")
+    print(f"engine prompt_ms {timings['prompt_ms']:.1f}, lanerouter ttft_ms {line['ttft_ms']:.1f}")
+    assert timings["predicted_n"] == line["completion_tokens"] == 64
+    assert abs(metered_tps - engine_tps) <= 0.15 * engine_tps
+    assert line["ttft_ms"] >= timings["prompt_ms"]  # TTFT includes the engine's prefill
+
+
 def slots_busy(engine_url: str) -> bool:
     return any(slot["is_processing"] for slot in httpx.get(engine_url + "/slots").json())
 
 
-def wait_idle(engine_url: str, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while slots_busy(engine_url):
-        assert time.monotonic() < deadline, "the engine's slot is still busy"
-        time.sleep(0.05)
+def predicted(engine_url: str) -> float:
+    for line in httpx.get(engine_url + "/metrics").text.splitlines():
+        if line.startswith("llamacpp:tokens_predicted_total "):
+            return float(line.split()[1])
+    raise AssertionError("llamacpp:tokens_predicted_total not in the engine's metrics")
+
+
+# Unless it is stopped, the engine writes all 3000 (ignore_eos): half a minute here.
+UNSTOPPABLE = ask(max_tokens=3000, ignore_eos=True)
 
 
 def test_client_leaving_a_stream_frees_the_slot(routed: Routed) -> None:
-    body = ask(max_tokens=3000) | {"stream": True}
+    before = predicted(routed.engine)
+    body = UNSTOPPABLE | {"stream": True}
     with httpx.stream("POST", routed.url + "/v1/chat/completions", json=body) as response:
         chunks = response.iter_raw()
         for _ in range(3):
             next(chunks)
         assert slots_busy(routed.engine)
-    # 3000 tokens would take the engine half a minute; the slot must be free right away.
-    wait_idle(routed.engine)
+    wait_for(lambda: not slots_busy(routed.engine), "the engine's slot is free again")
+    assert predicted(routed.engine) - before < 3000  # it stopped: it did not write them all
     assert (
         httpx.post(routed.url + "/v1/chat/completions", json=ask(), timeout=30).status_code == 200
     )
 
 
 def test_client_leaving_a_non_streaming_request_frees_the_slot(routed: Routed) -> None:
-    with pytest.raises(httpx.ReadTimeout):
-        httpx.post(routed.url + "/v1/chat/completions", json=ask(max_tokens=3000), timeout=1.0)
-    wait_idle(routed.engine)
+    before = predicted(routed.engine)
+    request = json.dumps(UNSTOPPABLE).encode()
+    host, port = routed.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as client:
+        client.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+            b"\r\nContent-Length: %d\r\n\r\n%s" % (len(request), request)
+        )
+        wait_for(lambda: slots_busy(routed.engine), "the engine is generating")
+    # The client has gone before any answer.
+    wait_for(lambda: not slots_busy(routed.engine), "the engine's slot is free again")
+    assert predicted(routed.engine) - before < 3000
 
 
 def test_anthropic_messages_not_streamed(routed: Routed) -> None:
@@ -177,7 +205,7 @@ def test_anthropic_messages_not_streamed(routed: Routed) -> None:
 
 
 def test_tool_call_deltas_pass_intact(routed: Routed) -> None:
-    request = (REFERENCE / "llamacpp/tools_stream_toolcall.txt").read_text().split("\n")[5]
+    request = (CAPTURES / "llamacpp/tools_stream_toolcall.txt").read_text().split("\n")[5]
     body = json.loads(request) | {"model": "audit", "max_tokens": 40}
     received = stream_raw(routed.url, "/v1/chat/completions", body)
     assert received == routed.tap.last_body()
@@ -201,10 +229,7 @@ def test_lane_is_down_before_the_server_and_ready_after(
 
     assert state() in ("down", "loading")
     with llama_server(port):
-        deadline = time.monotonic() + 10
-        while state() != "ready":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_for(lambda: state() == "ready", "the lane is ready once the engine is")
         response = httpx.post(url + "/v1/chat/completions", json=ask(), timeout=60)
         assert response.status_code == 200
 
@@ -214,22 +239,13 @@ def test_two_slots_serve_two_streams_at_once(
 ) -> None:
     with llama_server(free_port(), parallel=2) as engine_url:
         routed = route_to(engines, engine_url, start_router, tmp_path, max_concurrency=2)
-        results: list[bytes] = []
-        body = ask(max_tokens=200)
-        threads = [
-            threading.Thread(
-                target=lambda: results.append(stream_raw(routed.url, "/v1/chat/completions", body))
-            )
-            for _ in range(2)
-        ]
-        for thread in threads:
-            thread.start()
-        deadline, both = time.monotonic() + 20, False
-        while not both and time.monotonic() < deadline:
-            slots = httpx.get(engine_url + "/slots").json()
-            both = sum(slot["is_processing"] for slot in slots) == 2
-        for thread in threads:
-            thread.join(60)
-        assert both, "lanerouter did not let both requests reach the engine at once"
-        assert all(r.endswith(b"data: [DONE]\n\n") for r in results)
+        long = UNSTOPPABLE | {"stream": True}
+        with httpx.stream("POST", routed.url + "/v1/chat/completions", json=long) as first:
+            next(first.iter_raw())
+            # While the first holds one slot (half a minute of work left), a second request
+            # is answered whole: lanerouter let both reach the engine at once.
+            second = stream_raw(routed.url, "/v1/chat/completions", ask(max_tokens=16))
+            assert second.endswith(b"data: [DONE]\n\n")
+            # What the engine has sent for the first so far (through the tap): not its end.
+            assert b"data: [DONE]" not in routed.tap.responses[0]
         routed.tap.close()

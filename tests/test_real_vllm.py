@@ -8,7 +8,6 @@ own parsers produce real `reasoning`, `content` and `tool_calls` deltas.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ import httpx
 import pytest
 from captures import data_events
 from conftest import Engine, settings_for
-from real_engines import free_port, needs_vllm, vllm_server
+from helpers import free_port, parse_samples, summed, wait_for
+from real_engines import needs_vllm, vllm_server
 from tap import Tap
 from test_real_llamacpp import Routed
 
@@ -131,15 +131,24 @@ def test_non_streamed_text_lands_in_content(routed: Routed) -> None:
     assert response.content == routed.tap.last_body()
 
 
-def running(engine: str, name: str) -> float:
-    for line in httpx.get(engine + "/metrics").text.splitlines():
-        if line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{name} not in vLLM's metrics")
+def engine_metric(engine: str, name: str) -> float:
+    return summed(parse_samples(httpx.get(engine + "/metrics").text), name)
+
+
+def test_metered_tokens_equal_vllms_usage(routed: Routed) -> None:
+    received = stream(routed, ask("Hello there! " * 20, stream_options={"include_usage": True}))
+    [usage] = [e["usage"] for e in data_events(received) if e.get("usage")]
+    [line] = [json.loads(x) for x in routed.log.read_text().splitlines()]
+    print(f"\nvLLM usage {usage}")
+    print(f"lanerouter: prompt {line['prompt_tokens']}, cached {line['cached_tokens']}, "
+          f"completion {line['completion_tokens']}")  # fmt: skip
+    assert line["prompt_tokens"] == usage["prompt_tokens"]
+    assert line["completion_tokens"] == usage["completion_tokens"]
+    assert line["cached_tokens"] == (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
 
 
 def test_disconnect_aborts_the_request(routed: Routed) -> None:
-    before = running(routed.engine, "vllm:generation_tokens_total")
+    before = engine_metric(routed.engine, "vllm:generation_tokens_total")
     # No script: the random model runs on for 1900 tokens (ignore_eos), about 1.6 s here.
     body = ask("", max_tokens=1900, ignore_eos=True, stream=True)
     del body["vllm_xargs"]
@@ -147,10 +156,7 @@ def test_disconnect_aborts_the_request(routed: Routed) -> None:
         chunks = response.iter_raw()
         for _ in range(5):
             next(chunks)
-    deadline = time.monotonic() + 5
-    while running(routed.engine, "vllm:num_requests_running") != 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(0.5)
-    generated = running(routed.engine, "vllm:generation_tokens_total") - before
+    running = "vllm:num_requests_running"
+    wait_for(lambda: engine_metric(routed.engine, running) == 0, "vLLM has no request running")
+    generated = engine_metric(routed.engine, "vllm:generation_tokens_total") - before
     assert generated < 1900  # stopped early: vLLM saw the connection close

@@ -8,14 +8,22 @@ import os
 import signal
 import subprocess
 import threading
-import time
 
 import httpx
 from conftest import Engine
-from test_cli import ROOT, free_port, lanerouter, wait_ready
+from helpers import free_port, wait_for
+from test_cli import ROOT, lanerouter, wait_ready
 from test_proxy import HELLO
 
 from router.sim.script import Behaviour
+
+
+def refused(url: str) -> bool:
+    try:
+        httpx.get(url + "/healthz", timeout=2)
+    except httpx.TransportError:
+        return True
+    return False
 
 
 def test_sigterm_drains_streams(engines: dict[str, Engine]) -> None:
@@ -23,16 +31,18 @@ def test_sigterm_drains_streams(engines: dict[str, Engine]) -> None:
     env = os.environ | {
         f"LANEROUTER_LANES__{n.upper()}__BASE_URL": e.url for n, e in engines.items()
     }
-    env |= {"LANEROUTER_SERVER__SHUTDOWN_GRACE": "1", "LANEROUTER_REQUEST_LOG__DESTINATION": "off"}
+    env |= {"LANEROUTER_SERVER__SHUTDOWN_GRACE": "3", "LANEROUTER_REQUEST_LOG__DESTINATION": "off"}
     process = subprocess.Popen(lanerouter("serve", "--port", str(port), "--config", "/dev/null"),
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process)
-        # A short answer that ends within the grace period, and one that would take 20 s.
-        engines["chat"].script.push(Behaviour(reply="a b c d e f", token_delay=0.1))
-        engines["tools"].script.push(Behaviour(reply=" ".join(["w"] * 400), token_delay=0.05))
+        # A stream the test lets finish once shutdown began, and one that never would.
+        release = threading.Event()
+        engines["chat"].script.push(Behaviour(reply="a b c d e f", pause_after=1, resume=release))
+        held = Behaviour(reply=" ".join(["w"] * 400), pause_after=1, resume=threading.Event())
+        engines["tools"].script.push(held)
         results: dict[str, bytes] = {}
 
         def stream(lane: str) -> None:
@@ -43,20 +53,14 @@ def test_sigterm_drains_streams(engines: dict[str, Engine]) -> None:
         threads = [threading.Thread(target=stream, args=(lane,)) for lane in ("chat", "tools")]
         for thread in threads:
             thread.start()
-        time.sleep(0.3)
-        started = time.monotonic()
+        wait_for(lambda: all(engines[lane].script.in_flight == 1 for lane in ("chat", "tools")))
         process.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
-        try:
-            httpx.post(url + "/v1/chat/completions", json=HELLO, timeout=2)
-            raise AssertionError("a new request was accepted while shutting down")
-        except httpx.TransportError:
-            pass
+        wait_for(lambda: refused(url), "new connections are refused once shutdown begins")
+        release.set()
         for thread in threads:
-            thread.join(15)
+            thread.join(30)
         # uvicorn re-raises the signal once it has shut down cleanly (as systemd expects).
-        assert process.wait(15) in (0, -signal.SIGTERM)
-        assert time.monotonic() - started < 6
+        assert process.wait(30) in (0, -signal.SIGTERM)
     finally:
         if process.poll() is None:
             process.kill()

@@ -1,5 +1,5 @@
 """The simulated engines must speak like the real ones: their events have the same shape as
-the raw captures of real llama.cpp, ik_llama.cpp and vLLM servers in ../shared/reference/."""
+the raw captures of real llama.cpp, ik_llama.cpp and vLLM servers in tests/captures/."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import json
 from typing import Any
 
 import pytest
-from captures import REFERENCE, needs_captures
+from captures import CAPTURES
 
 from router.sim.engine import Profile, SimEngine
 from router.sim.plan import Dialect
 
-pytestmark = needs_captures
-
 
 def capture_events(name: str) -> list[dict[str, Any]]:
-    lines = (REFERENCE / name).read_text(encoding="utf-8").splitlines()
+    lines = (CAPTURES / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: {")]
 
 

@@ -1,4 +1,4 @@
-"""The SSE framer and decoder on every real engine stream captured in ../shared/reference/,
+"""The SSE framer and decoder on every real engine stream captured in tests/captures/,
 split at every byte offset: the events must come out the same however the bytes arrive."""
 
 from __future__ import annotations
@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from captures import needs_captures, response_body, sse_captures
+from captures import response_body, sse_captures
 
 from router.sse import Event, EventSplitter, decode
 
 CAPTURES = sse_captures()
-pytestmark = needs_captures
 
 
 def oracle(body: bytes) -> list[Event]:

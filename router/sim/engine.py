@@ -13,7 +13,7 @@ from typing import Any
 from router.sim import other_wire
 from router.sim.asgi import error, lifespan, parse_json, read_body, send_health, send_json
 from router.sim.dialects import stream_steps, whole_body
-from router.sim.pacer import Pacer
+from router.sim.pacer import Pacer, paused
 from router.sim.plan import (
     DEFAULT_REPLY,
     Dialect,
@@ -118,6 +118,8 @@ class SimEngine:
             await pacer.run(send, steps, self.script)
         else:
             await asyncio.sleep(first_delay + token_delay * plan.completion_tokens)
+            if behaviour.pause_after is not None:
+                await paused(None, behaviour)
             await send_json(send, 200, whole_body(path, plan, prompt_ms, predicted_ms))
             self.script.completed += 1
 

@@ -57,11 +57,25 @@ class Pacer:
             sent.append(data)
             if tokens == self.behaviour.die_after:
                 raise DropConnection(f"scripted drop after {tokens} tokens")
+            at_pause = pace != "now" and tokens == self.behaviour.pause_after
+            if at_pause and not await paused(left, self.behaviour):
+                return False
         if self.behaviour.tail:
             await send(
                 {"type": "http.response.body", "body": self.behaviour.tail, "more_body": True}
             )
         return not left.done()
+
+
+async def paused(left: asyncio.Future[None] | None, behaviour: Behaviour) -> bool:
+    """Wait for the behaviour's `resume`; False if the client disconnected meanwhile."""
+    resume = behaviour.resume
+    while resume is not None and not resume.is_set():
+        if left is None:
+            await asyncio.sleep(0.005)
+        elif not await sleep_unless(left, 0.005):
+            return False
+    return True
 
 
 async def sleep_unless(left: asyncio.Future[None], delay: float) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,10 @@ class Behaviour:
     cached_tokens: int | None = None  # report this prompt-cache reuse instead of the real one
     tail: bytes = b""  # raw bytes sent after the stream's events (to make it malformed)
     hold_until_in_flight: int | None = None  # start only once this many requests are here (<=10 s)
+    # Wait until `resume` is set, after this many token events (a non-streamed answer: before
+    # its body): a test holds a slot exactly as long as it needs to. A client leaving ends it.
+    pause_after: int | None = None
+    resume: threading.Event | None = None
 
 
 @dataclass(frozen=True, slots=True)
