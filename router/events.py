@@ -22,6 +22,7 @@ CONTENT_KEYS = tuple(f'"{name}"'.encode() for name in CONTENT_NAMES)
 TOOL_CALLS = b'"tool_calls"'
 # An escaped "_" or lowercase letter (\u005f, \u0061-\u007a) could spell a key we look for.
 KEY_ESCAPES = (b"\\u005", b"\\u006", b"\\u007")
+CR, QUOTE = ord("\r"), ord('"')
 
 
 def named_content(name: str | bytes) -> bool:
@@ -34,23 +35,32 @@ def named_content(name: str | bytes) -> bool:
 
 def compact_content(block: bytes) -> bool | None:
     """Whether the event carries content, when its bytes decide it; None when they cannot."""
-    if b"\\u00" in block and any(escape in block for escape in KEY_ESCAPES):
+    if block.find(b"\\") != -1 and escapes_a_key(block):  # find: twice as fast as `in` here
         return None
     if block.startswith(b"event:"):
-        return named_content(block[6 : block.find(b"\n")].strip())
-    if b"event:" in block:
-        return None  # an `event:` line after the data, or the word in the text: decode
+        name = block[6:].split(b"\n", 1)[0].split(b"\r", 1)[0]  # lines may end in CR alone
+        return named_content(name.strip())
+    # One line and its blank line (LF or CRLF): no more `data:` lines, no `event:` after them.
+    # Written out, not called: this runs for every relayed token.
+    end, size = block.find(b"\n"), len(block)
+    if end != size - 2 and not (end == size - 3 and block[end - 1] == CR):
+        return None
     verdict: bool | None = False
     for key in CONTENT_KEYS:
         at = block.find(key)
         while at != -1:
-            value = block[at + len(key) : at + len(key) + 3]
-            if value[:2] == b':"' and value[2:] != b'"':
-                return True
-            if value[:2] != b':"' and not value.startswith(b":n"):  # not "" and not null
+            at += len(key)
+            if block.startswith(b':"', at):
+                if block[at + 2] != QUOTE:  # a non-empty string
+                    return True
+            elif not block.startswith(b":n", at):  # neither "" nor null: not compact JSON
                 verdict = None
-            at = block.find(key, at + len(key))
+            at = block.find(key, at)
     return tool_calls_verdict(block, verdict)
+
+
+def escapes_a_key(block: bytes) -> bool:
+    return b"\\u00" in block and any(escape in block for escape in KEY_ESCAPES)
 
 
 def tool_calls_verdict(block: bytes, verdict: bool | None) -> bool | None:

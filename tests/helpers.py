@@ -42,6 +42,15 @@ async def until(check: Callable[[], object], what: str = "", seconds: float = DE
         await asyncio.sleep(POLL)
 
 
+def post_and_leave(url: str, path: str, body: bytes, leave_when: Callable[[], object]) -> None:
+    """Send a request on a raw socket and close it, unanswered, once `leave_when()` holds."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as client:
+        head = f"POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
+        client.sendall(head.encode() + b"content-length: %d\r\n\r\n%s" % (len(body), body))
+        wait_for(leave_when, "the moment to leave")
+
+
 def needs_command(name: str) -> pytest.MarkDecorator:
     """Skip (with the reason printed) where `name` is missing; with CI set, a skip fails the run."""
     return pytest.mark.skipif(

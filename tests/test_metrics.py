@@ -6,13 +6,14 @@ import json
 import random
 import string
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import Engine, settings_for
-from helpers import needs_command, samples, value
+from helpers import needs_command, samples, value, wait_for
 from test_proxy import HELLO
 
 from router.config import Settings
@@ -81,14 +82,19 @@ def test_outcomes_are_counted(router: str, engines: dict[str, Engine]) -> None:
     httpx.post(router + "/v1/chat/completions", json=HELLO)
     engines["audit"].script.push(Behaviour(die_after=3, reply=FIVE * 5))
     httpx.post(router + "/v1/completions", json={"prompt": "x", "stream": True, "model": "audit"})
-    engines["tools"].script.push(Behaviour(reply=FIVE * 40, token_delay=0.05))
+    held = Behaviour(reply=FIVE * 40, pause_after=1, resume=threading.Event())
+    engines["tools"].script.push(held)
     body = HELLO | {"stream": True, "model": "tools", "max_tokens": 500}
     with httpx.stream("POST", router + "/v1/chat/completions", json=body) as response:
         next(response.iter_raw())
-    deadline = 50
-    while engines["tools"].script.aborted == 0 and deadline:
-        deadline -= 1
-        httpx.get(router + "/healthz")
+    wait_for(lambda: engines["tools"].script.aborted == 1, "the engine saw the client leave")
+    left = {
+        "lane": "tools",
+        "reason": "model",
+        "endpoint": "chat",
+        "outcome": "client_disconnected",
+    }
+    wait_for(lambda: value(samples(router), "lanerouter_requests_total", **left) == 1, "recorded")
     metrics = samples(router)
 
     def outcome(lane: str, reason: str, endpoint: str, name: str) -> float:

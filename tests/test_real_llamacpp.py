@@ -6,7 +6,6 @@ A recording tap between lanerouter and the engine shows the exact bytes the engi
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import openai
 import pytest
 from captures import CAPTURES, data_events
 from conftest import Engine, settings_for
-from helpers import free_port, wait_for
+from helpers import free_port, post_and_leave, wait_for
 from real_engines import QWEN3_CODER_TEMPLATE, llama_server, needs_llama
 from tap import Tap
 
@@ -185,13 +184,7 @@ def test_client_leaving_a_stream_frees_the_slot(routed: Routed) -> None:
 def test_client_leaving_a_non_streaming_request_frees_the_slot(routed: Routed) -> None:
     before = predicted(routed.engine)
     request = json.dumps(UNSTOPPABLE).encode()
-    host, port = routed.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port))) as client:
-        client.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-            b"\r\nContent-Length: %d\r\n\r\n%s" % (len(request), request)
-        )
-        wait_for(lambda: slots_busy(routed.engine), "the engine is generating")
+    post_and_leave(routed.url, "/v1/chat/completions", request, lambda: slots_busy(routed.engine))
     # The client has gone before any answer.
     wait_for(lambda: not slots_busy(routed.engine), "the engine's slot is free again")
     assert predicted(routed.engine) - before < 3000

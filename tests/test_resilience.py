@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import PROFILES, SPEED, Engine, settings_for
-from helpers import Samples, metric, samples, until, value, wait_for
+from helpers import Samples, metric, post_and_leave, samples, until, value, wait_for
 from test_errors import closed_port, last_event
 from test_proxy import HELLO
 
@@ -282,9 +282,9 @@ def test_non_streaming_client_leaving_stops_the_engine(
 ) -> None:
     url = start_router(quick(engines))
     script = engines["audit"].script
-    script.push(Behaviour(reply=LONG, token_delay=0.02))
-    with pytest.raises(httpx.ReadTimeout):
-        httpx.post(url + CHAT, json=HELLO | {"model": "audit", "max_tokens": 400}, timeout=0.5)
+    script.push(Behaviour(reply=LONG, pause_after=1, resume=threading.Event()))
+    body = json.dumps(HELLO | {"model": "audit", "max_tokens": 400}).encode()
+    post_and_leave(url, CHAT, body, leave_when=lambda: script.in_flight == 1)
     # lanerouter streamed from llama.cpp; closing that stream stops the generation.
     wait_for(lambda: script.aborted == 1)
     assert script.completed == 0

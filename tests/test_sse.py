@@ -68,6 +68,16 @@ def test_byte_at_a_time() -> None:
     assert split_feed(body, *range(1, len(body))) == split_feed(body)
 
 
+def test_an_event_ending_in_cr_is_whole_at_once() -> None:
+    splitter = EventSplitter()
+    assert splitter.feed(b"data: a\r\r") == [b"data: a\r\r"]  # not held for a possible LF
+    assert splitter.feed(b"\ndata: b\r\n\r\n") == [b"\ndata: b\r\n\r\n"]
+    assert [decode(b) for b in (b"data: a\r\r", b"\ndata: b\r\n\r\n")] == [
+        Event("message", "a"),
+        Event("message", "b"),
+    ]
+
+
 def test_comments_and_fields() -> None:
     [ping, event] = split_feed(b": ping\n\nevent: delta\ndata: a\ndata:b\nid: 7\n\n")
     assert decode(ping) is None

@@ -49,6 +49,8 @@ class Pacer:
             delay = self.delays[pace]
             if delay and not await sleep_unless(left, delay):
                 return False
+            if pace != "now" and not await permitted(left, self.behaviour):
+                return False
             tokens += pace != "now"
             if not started:
                 await send_start(send, 200, stream_headers())
@@ -74,6 +76,15 @@ async def paused(left: asyncio.Future[None] | None, behaviour: Behaviour) -> boo
         if left is None:
             await asyncio.sleep(0.005)
         elif not await sleep_unless(left, 0.005):
+            return False
+    return True
+
+
+async def permitted(left: asyncio.Future[None], behaviour: Behaviour) -> bool:
+    """Take one of the behaviour's permits, if it has any; False if the client left first."""
+    permits = behaviour.permits
+    while permits is not None and not permits.acquire(blocking=False):
+        if not await sleep_unless(left, 0.005):
             return False
     return True
 

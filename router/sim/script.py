@@ -29,6 +29,8 @@ class Behaviour:
     # its body): a test holds a slot exactly as long as it needs to. A client leaving ends it.
     pause_after: int | None = None
     resume: threading.Event | None = None
+    # Each token event waits for one permit: a test steps the stream event by event.
+    permits: threading.Semaphore | None = None
 
 
 @dataclass(frozen=True, slots=True)
