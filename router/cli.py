@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import math
 import socket
@@ -13,11 +14,12 @@ from pathlib import Path
 
 import uvicorn
 
-from router import traffic
+from router import explain, traffic
 from router.app import create_app
 from router.config import ConfigError, Settings, load_settings
 from router.demo import start_simulated_engines
 from router.drain import Drain
+from router.errors import RouterError
 
 DEFAULT_CONFIG = Path("config.toml")
 DESCRIPTION = """\
@@ -72,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     traffic.add_argument("--url", default="http://127.0.0.1:8080", help="lanerouter's base URL")
     traffic.add_argument("--rate", type=float, default=1.0, help="requests started per second")
     traffic.add_argument("--count", type=int, help="stop after this many (default: never)")
+    route = commands.add_parser(
+        "route",
+        help="show which lane a request body would go to, and why (calls no engine)",
+        description="Read a request body and print the lane, the route reason and the signals "
+        "that decided, with their weights.",
+        epilog=explain.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    route.add_argument("body", nargs="?", help="a JSON request body file (default: stdin)")
+    route.add_argument("--config", type=Path, help="TOML config file (as for serve)")
+    route.add_argument("--lane", metavar="LANE", help="as if sent with X-Lane: LANE")
+    route.add_argument("--json", action="store_true", help="print the answer as JSON")
     return parser
 
 
@@ -124,6 +138,24 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def route(args: argparse.Namespace) -> int:
+    try:
+        body = explain.read_body(args.body, sys.stdin)
+    except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+        print(f"lanerouter route: cannot read the request body: {exc}", file=sys.stderr)
+        return 2
+    try:
+        found = explain.explain(load(args.config), body, args.lane)
+    except RouterError as exc:  # an unknown --lane
+        print(f"lanerouter route: {exc.message}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        explain.print_explained(found)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "traffic":
@@ -131,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"traffic: {sent} requests sent")
         return 0
     try:
-        return serve(args)
+        return route(args) if args.command == "route" else serve(args)
     except ConfigError as exc:
         print(f"lanerouter: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from router.defaults import DEFAULT_LANES, DEFAULT_RULES
+from router.intentconfig import IntentConfig
 
 EngineKind = Literal["llamacpp", "ik_llamacpp", "vllm"]
 LANE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -79,6 +80,7 @@ class RuleConfig(_Strict):
 class RoutingConfig(_Strict):
     default_lane: str = "chat"
     tools_lane: str = "tools"
+    audit_lane: str = "audit"
     rules: tuple[RuleConfig, ...] = tuple(RuleConfig(**rule) for rule in DEFAULT_RULES)
 
 
@@ -103,6 +105,7 @@ class Settings(BaseSettings):
 
     server: ServerConfig = ServerConfig()
     routing: RoutingConfig = RoutingConfig()
+    intent: IntentConfig = IntentConfig()
     request_log: RequestLogConfig = RequestLogConfig()
     lanes: dict[str, LaneConfig] = Field(
         default_factory=lambda: {n: LaneConfig(**v) for n, v in DEFAULT_LANES.items()}
@@ -137,6 +140,7 @@ def check_lane_names(settings: Settings) -> None:
     routing = settings.routing
     named = [("routing.default_lane", routing.default_lane)]
     named.append(("routing.tools_lane", routing.tools_lane))
+    named.append(("routing.audit_lane", routing.audit_lane))
     named += [(f"routing.rules[{r.name}].lane", r.lane) for r in routing.rules]
     named += [(f"lanes.{n}.fallback", f) for n, lane in lanes.items() for f in lane.fallback]
     for key, target in named:

@@ -1,28 +1,12 @@
-"""The built-in defaults: the user's three lanes and the audit rules. config.toml mirrors them."""
+"""The built-in defaults: the user's three lanes and the routing rules. config.toml mirrors them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-DEFAULT_RULES: tuple[dict[str, Any], ...] = (
-    {
-        "name": "security",
-        "keywords": (
-            "security audit",
-            "security review",
-            "vulnerability",
-            "vulnerabilities",
-            "sql injection",
-            "threat model",
-            "penetration test",
-        ),
-    },
-    {
-        "name": "review",
-        "keywords": ("code review", "final review", "review this code", "review my code"),
-        "patterns": (r"\baudit (?:this|the|my)\b",),
-    },
-)
+# Keyword and regex rules a user may add (config.toml shows how); the intent classifier
+# (router/judge.py, vocabularies in router/vocabulary.py) makes the audit decision itself.
+DEFAULT_RULES: tuple[dict[str, Any], ...] = ()
 
 DEFAULT_LANES: dict[str, dict[str, Any]] = {
     "audit": {

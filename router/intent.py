@@ -16,22 +16,30 @@ TOOL_BLOCK_TYPES = frozenset({"tool_use", "tool_result", "function_call", "funct
 SYSTEM_ROLES = frozenset({"system", "developer"})
 
 
+MAX_TURNS = 32  # user turns kept for the conversation rule, latest first (read lazily)
+
+
 @dataclass(frozen=True, slots=True)
 class Intent:
     model: str | None
     has_tools: bool
     system_text: str
     last_user_text: str
+    user_texts: tuple[str, ...] = ()  # the user turns' texts, latest first
+    fill_in_the_middle: bool = False  # a completions `suffix`: an editor's autocomplete
 
 
 def classify(body: Mapping[str, Any]) -> Intent:
     messages = _as_list(body.get("messages")) or _as_list(body.get("input"))
     model = body.get("model")
+    user_texts = _user_texts(body, messages)
     return Intent(
         model=model if isinstance(model, str) else None,
         has_tools=bool(body.get("tools") or body.get("functions")) or _has_tool_turns(messages),
         system_text=_system_text(body, messages),
-        last_user_text=_last_user_text(body, messages),
+        last_user_text=user_texts[0] if user_texts else "",
+        user_texts=user_texts,
+        fill_in_the_middle=isinstance(body.get("suffix"), str),
     )
 
 
@@ -47,8 +55,10 @@ def _has_tool_turns(messages: list[Any]) -> bool:
             return True
         if message.get("tool_calls") or message.get("function_call"):
             return True
-        blocks = _as_list(message.get("content"))
-        if any(isinstance(b, dict) and b.get("type") in TOOL_BLOCK_TYPES for b in blocks):
+        blocks = message.get("content")
+        if isinstance(blocks, list) and any(
+            isinstance(b, dict) and b.get("type") in TOOL_BLOCK_TYPES for b in blocks
+        ):
             return True
     return False
 
@@ -63,12 +73,16 @@ def _system_text(body: Mapping[str, Any], messages: list[Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _last_user_text(body: Mapping[str, Any], messages: list[Any]) -> str:
+def _user_texts(body: Mapping[str, Any], messages: list[Any]) -> tuple[str, ...]:
+    texts = []
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
-            return text_of(message.get("content"))
-    # Completions carry a prompt; responses may carry a bare string input.
-    return text_of(body.get("prompt")) or text_of(body.get("input"))
+            texts.append(text_of(message.get("content")))
+            if len(texts) == MAX_TURNS:
+                break
+    if not messages:  # completions carry a prompt; responses may carry a bare string input
+        texts.append(text_of(body.get("prompt")) or text_of(body.get("input")))
+    return tuple(texts)
 
 
 def text_of(content: object) -> str:

@@ -40,7 +40,7 @@ MIX: list[tuple[str, dict[str, Any], dict[str, str]]] = [
         {},
     ),
     (
-        "rule -> audit",
+        "security -> audit",
         {"messages": ask("Do a security review of this.")},
         {},
     ),

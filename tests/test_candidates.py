@@ -19,7 +19,7 @@ ROWS = [
         [("chat", "default"), ("tools", "failover:chat"), ("audit", "failover:chat")],
     ),
     (Route("tools", "tools"), 100, 512, [("tools", "tools"), ("chat", "failover:tools")]),
-    (Route("audit", "rule:security"), 100, 0, [("audit", "rule:security")]),
+    (Route("audit", "security"), 100, 0, [("audit", "security")]),
     # 40k tokens only fit the 64K chat lane: a tools request moves there for context.
     (Route("tools", "tools"), 40_000, 1000, [("chat", "context")]),
     # 20k fits chat and tools but not audit's 16K.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -95,7 +96,7 @@ def test_traffic_reaches_every_lane_and_route_reason(demo: str) -> None:
     assert {
         ("chat", "default"),
         ("tools", "tools"),
-        ("audit", "rule:security"),
+        ("audit", "security"),
         ("tools", "model"),
         ("chat", "header"),
     } <= routed
@@ -106,3 +107,31 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "\nscripts/test\n" in readme
     assert "exec scripts/test" in ci.splitlines()[-1]
+
+
+def test_route_explains_a_decision_without_any_engine(tmp_path: Path) -> None:
+    audit = {
+        "model": "gpt-4o",
+        "system": [{"type": "text", "text": "You are a helpful agent. Never write insecure code."}],
+        "messages": [{"role": "user", "content": "Can someone forge these JWTs?\n```py\n...\n```"}],
+    }
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(audit))
+    shown = subprocess.run(lanerouter("route", str(request)), capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert "lane:   audit" in shown.stdout and "reason: security" in shown.stdout
+    assert '+3.0  attack     "can someone"' in shown.stdout
+    writing = {"messages": [{"role": "user", "content": "Implement JWT auth for the API"}]}
+    answer = subprocess.run(lanerouter("route", "--json"), input=json.dumps(writing),
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    found = json.loads(answer.stdout)
+    assert (found["lane"], found["reason"], found["verdict"]) == ("chat", "default", "writing")
+    assert {"signal": "writing", "term": "implement", "weight": -3.0} in found["signals"]
+
+
+def test_route_rejects_what_is_not_a_request(tmp_path: Path) -> None:
+    for given in ("[1, 2]", "{not json"):
+        shown = subprocess.run(lanerouter("route"), input=given, capture_output=True, text=True)
+        assert shown.returncode == 2
+        assert shown.stderr.startswith("lanerouter route: cannot read the request body")
+        assert "Traceback" not in shown.stderr

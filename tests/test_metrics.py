@@ -161,8 +161,12 @@ def test_client_strings_never_become_label_values(router: str) -> None:
         "model",
         "tools",
         "default",
-        "rule:security",
-        "rule:review",
+        "fim",
+        "side-task",
+        "security",
+        "review",
+        "role",
+        "conversation",
     }
     assert labels["endpoint"] <= {
         "chat",

@@ -48,29 +48,31 @@ ROWS = [
         "tools",
         "tools",
     ),
-    (
-        "security audit asked",
-        chat("Do a security audit of this diff"),
-        None,
-        "audit",
-        "rule:security",
-    ),
-    (
-        "SQL injection, any case",
-        chat("is this open to SQL Injection?"),
-        None,
-        "audit",
-        "rule:security",
-    ),
+    ("security audit asked", chat("Do a security audit of this diff"), None, "audit", "security"),
+    ("SQL injection, any case", chat("is this open to SQL Injection?"), None, "audit", "security"),
     (
         "auditor system prompt",
         chat("look at login.py", system="You run a security review."),
         None,
         "audit",
-        "rule:security",
+        "role",
     ),
-    ("code review", chat("Please do a code review of my patch"), None, "audit", "rule:review"),
-    ("audit regex", chat("audit this function"), None, "audit", "rule:review"),
+    (
+        "policy lines in a system prompt do not count",
+        chat("look at login.py", system="Never introduce security vulnerabilities."),
+        None,
+        "chat",
+        "default",
+    ),
+    ("plain code review", chat("Please do a code review of my patch"), None, "chat", "default"),
+    (
+        "precision review",
+        chat("Please do a careful code review of my patch before I merge it"),
+        None,
+        "audit",
+        "review",
+    ),
+    ("audit asked", chat("audit this function"), None, "audit", "security"),
     ("keyword needs whole word", chat("invulnerabilityx? no"), None, "chat", "default"),
     (
         "older user turn is ignored",
@@ -125,7 +127,7 @@ SHAPES = [
         "responses input parts",
         {
             "input": [
-                {"role": "user", "content": [{"type": "input_text", "text": "code review please"}]}
+                {"role": "user", "content": [{"type": "input_text", "text": "final code review"}]}
             ]
         },
     ),

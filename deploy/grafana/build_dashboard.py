@@ -70,8 +70,8 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]], str]] = [
                 f"sum by (lane, reason) (rate(lanerouter_requests_total{{{L}}}[{W}]))",
             ),
         ],
-        "Why each request went where it went: header, model, tools, rule:<name>, default, "
-        "failover:<lane>.",
+        "Why each request went where it went: header, model, tools, fim, side-task, "
+        "rule:<name>, security, review, role, conversation, default, failover:<lane>, context.",
     ),
     (
         "Traffic and routing",

@@ -1,0 +1,175 @@
+"""From a request's texts to what the judge weighs: its human turns and its system prompt. Pure.
+
+A system prompt counts only through a sentence that makes the model an auditor or a reviewer
+(`role`) and is not a rule for it (`policy`: "never introduce vulnerabilities", "analysing
+code for vulnerabilities is allowed"); only its first SYSTEM_HEAD characters are read, where
+agents state the role. Side tasks (titles, summaries, commit messages, shell commands) and
+fill-in-the-middle prompts are recognised here too: they go to the default lane whatever they
+carry.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from router.humantext import TOOL_RESULT, human_text
+from router.judge import CLAIMS, Turn
+from router.signals import Hit, Matcher
+from router.vocabulary import FIM_MARKERS
+
+SYSTEM_HEAD = 2000
+SIDE_TASK_HEAD = 300  # a side task says so at the start of its request
+FIM_WINDOW = 2000
+SENTENCE_END = re.compile(r"[.!?。！？\n]+")
+CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+T = TypeVar("T")
+SENTENCE_MARKS = (".", "!", "?", "\n", ";", ":", "¿", "¡")
+# What may stand before a writing verb that still leads its sentence.
+LEAD_INS = (
+    "please",
+    "pls",
+    "can you",
+    "could you",
+    "would you",
+    "will you",
+    "help me",
+    "i want to",
+    "i need to",
+    "i'd like to",
+    "i would like to",
+    "let's",
+    "lets",
+    "now",
+    "ok",
+    "okay",
+    "then",
+    "and",
+    "also",
+    "so",
+    "just",
+    "quickly",
+    "hey",
+    "hi",
+    "first",
+    "next",
+    "bitte",
+    "kannst du",
+    "könntest du",
+    "jetzt",
+    "und",
+    "por favor",
+    "puedes",
+    "podrías",
+    "ahora",
+    "y",
+    "peux-tu",
+    "pouvez-vous",
+    "s'il te plaît",
+    "maintenant",
+    "et",
+    "você pode",
+    "pode",
+    "agora",
+    "e",
+    "пожалуйста",
+    "можешь",
+    "давай",
+    "теперь",
+    "и",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SystemPrompt:
+    role: tuple[Hit, ...]  # the hits that made it an auditor's or a reviewer's prompt
+    side_task: bool
+
+
+def read_system(text: str, matcher: Matcher) -> SystemPrompt:
+    """`text`: the system prompt's first SYSTEM_HEAD characters."""
+    head = text.lower()
+    if not head:
+        return SystemPrompt((), False)
+    ends = [m.end() for m in SENTENCE_END.finditer(head)]
+    by_sentence: dict[int, list[Hit]] = {}
+    for hit in matcher.hits(head):
+        by_sentence.setdefault(bisect.bisect(ends, hit.at), []).append(hit)
+    role: list[Hit] = []
+    for index, hits in by_sentence.items():
+        signals = {hit.signal for hit in hits}
+        # A role is given up front, or in a sentence that addresses the model; never in a rule.
+        if "policy" in signals or not (index < 2 or "opener" in signals):
+            continue
+        if "role" in signals or ("security" in signals and signals & {"ask", "review"}):
+            role += [hit for hit in hits if hit.signal in ("role", "security")]
+    side_task = any(h.signal == "side_task" and h.at < SIDE_TASK_HEAD for h in matcher.hits(head))
+    return SystemPrompt(tuple(role), side_task)
+
+
+class Memo(Generic[T]):
+    """Texts already read: an agent sends the same system prompt and the conversation's earlier
+    turns with every request, and reading them again would cost more than the decision."""
+
+    def __init__(self, read: Callable[[str], T], size: int = 4096) -> None:
+        self.read_text, self.size = read, size
+        self.seen: dict[str, T] = {}
+
+    def read(self, text: str) -> T:
+        if text in self.seen:
+            return self.seen[text]
+        if len(self.seen) >= self.size:
+            del self.seen[next(iter(self.seen))]  # the oldest
+        self.seen[text] = found = self.read_text(text)
+        return found
+
+
+def read_turn(raw: str, matcher: Matcher) -> Turn | None:
+    """None for a turn without the person's words (a tool result, an empty message)."""
+    human = human_text(raw)
+    if human.tool_result or not (human.words.strip() or human.has_code):
+        return None
+    words = len(human.words.split()) + len(CJK_CHAR.findall(human.words)) // 2
+    hits = matcher.hits(human.words)
+    claims = [h.at for h in hits if h.signal in CLAIMS]
+    kept = [h for h in hits if leads(h, human.words, claims)]
+    return Turn(tuple(kept), human.has_code, words)
+
+
+def leads(hit: Hit, text: str, claims: list[int]) -> bool:
+    """A writing verb or a definition question counts where it leads its sentence ("write a
+    parser", "please explain"), not in passing ("merchants write rules", "tell me what is"),
+    nor after an audit asked in the same sentence ("check it for XSS and fix it")."""
+    if hit.signal not in ("writing", "definition"):
+        return True
+    start = max(text.rfind(mark, 0, hit.at) for mark in SENTENCE_MARKS) + 1
+    if any(start <= at < hit.at for at in claims):
+        return False
+    before = text[start : hit.at].strip(" \t,-*>#")
+    return CJK_CHAR.match(hit.term) is not None or not before or before.endswith(LEAD_INS)
+
+
+def human_turns(texts: Sequence[str], memo: Memo[Turn | None]) -> Iterator[Turn]:
+    """The human turns, latest first, read only as far as the judge asks (lazily)."""
+    for raw in texts:
+        if TOOL_RESULT.match(raw):
+            continue  # most turns of an agent's loop: known without reading (or hashing) them
+        turn = memo.read(raw)
+        if turn is not None:
+            yield turn
+
+
+def is_side_task(latest_text: str, matcher: Matcher) -> bool:
+    """An agent's side task says what it is at the start or at the end of its request."""
+    ends = latest_text[: SIDE_TASK_HEAD * 4] + "\n" + latest_text[-SIDE_TASK_HEAD * 4 :]
+    words = human_text(ends).words
+    window = words[:SIDE_TASK_HEAD] + "\n" + words[-SIDE_TASK_HEAD:]
+    return any(hit.signal == "side_task" for hit in matcher.hits(window))
+
+
+def is_fill_in_the_middle(text: str) -> bool:
+    window = text[:FIM_WINDOW] + text[-FIM_WINDOW:]
+    return any(marker in window for marker in FIM_MARKERS)
