@@ -95,18 +95,17 @@ def read_system(text: str, matcher: Matcher) -> SystemPrompt:
     if not head:
         return SystemPrompt((), False)
     ends = [m.end() for m in SENTENCE_END.finditer(head)]
+    hits = matcher.hits(head)
     by_sentence: dict[int, list[Hit]] = {}
-    for hit in matcher.hits(head):
+    for hit in hits:
         by_sentence.setdefault(bisect.bisect(ends, hit.at), []).append(hit)
     role: list[Hit] = []
-    for index, hits in by_sentence.items():
-        signals = {hit.signal for hit in hits}
+    for index, sentence in by_sentence.items():
+        signals = {hit.signal for hit in sentence}
         # A role is given up front, or in a sentence that addresses the model; never in a rule.
-        if "policy" in signals or not (index < 2 or "opener" in signals):
-            continue
-        if "role" in signals or ("security" in signals and signals & {"ask", "review"}):
-            role += [hit for hit in hits if hit.signal in ("role", "security")]
-    side_task = any(h.signal == "side_task" and h.at < SIDE_TASK_HEAD for h in matcher.hits(head))
+        if "role" in signals and "policy" not in signals and (index < 2 or "opener" in signals):
+            role += [hit for hit in sentence if hit.signal == "role"]
+    side_task = any(h.signal == "side_task" and h.at < SIDE_TASK_HEAD for h in hits)
     return SystemPrompt(tuple(role), side_task)
 
 

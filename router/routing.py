@@ -38,8 +38,8 @@ from router.judge import Turn, Verdict, judge
 from router.signals import Matcher, compile_matcher
 
 AUTO = "auto"
-# What a system prompt is read for: a role (named, or a security task), its rules, a side task.
-SYSTEM_SIGNALS = frozenset({"role", "policy", "side_task", "opener", "security", "ask", "review"})
+# What a system prompt is read for: a role (or a security task), its rules, a side task.
+SYSTEM_SIGNALS = frozenset({"role", "policy", "side_task", "opener"})
 ROLE_SIGNALS = frozenset({"role", "policy", "opener"})  # never read in a human turn
 
 

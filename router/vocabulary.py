@@ -397,7 +397,8 @@ ROLE: dict[str, tuple[str, ...]] = {
         "audit the code", "review code", "review the code", "find vulnerabilities",
         "identify vulnerabilities", "review pull requests", "security review", "security audit",
         "security assessment", "review code for", "audit", "vulnerability assessment",
-        "threat model",
+        "threat model", "vulnerabilit", "security issue", "security flaw", "security bug",
+        "security problem", "exploitab", "owasp", "cwe", "insecure code", "security weakness",
     ),
     "de": (
         "sicherheitsprüfer", "sicherheitsexperte", "code-reviewer", "prüfer",
