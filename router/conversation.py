@@ -27,60 +27,25 @@ FIM_WINDOW = 2000
 SENTENCE_END = re.compile(r"[.!?。！？\n]+")
 CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 T = TypeVar("T")
+# What an audit delivers: writing one of these is asking for an audit.
+DELIVERABLES = (
+    "review", "audit", "threat model", "security assessment", "pentest report", "revisión",
+    "revision", "revisão", "revisao", "revue", "relecture", "auditoría", "auditoria", "prüfung",
+    "аудит", "ревью", "レビュー", "監査", "审查", "审计", "评审", "리뷰", "검토", "감사",
+)  # fmt: skip
+ABOUT_ITSELF = ("conversation", "commit message", "title for", "compaction", "fresh context")
 SENTENCE_MARKS = (".", "!", "?", "\n", ";", ":", "¿", "¡")
 # What may stand before a writing verb that still leads its sentence.
 LEAD_INS = (
-    "please",
-    "pls",
-    "can you",
-    "could you",
-    "would you",
-    "will you",
-    "help me",
-    "i want to",
-    "i need to",
-    "i'd like to",
-    "i would like to",
-    "let's",
-    "lets",
-    "now",
-    "ok",
-    "okay",
-    "then",
-    "and",
-    "also",
-    "so",
-    "just",
-    "quickly",
-    "hey",
-    "hi",
-    "first",
-    "next",
-    "bitte",
-    "kannst du",
-    "könntest du",
-    "jetzt",
-    "und",
-    "por favor",
-    "puedes",
-    "podrías",
-    "ahora",
-    "y",
-    "peux-tu",
-    "pouvez-vous",
-    "s'il te plaît",
-    "maintenant",
-    "et",
-    "você pode",
-    "pode",
-    "agora",
-    "e",
-    "пожалуйста",
-    "можешь",
-    "давай",
-    "теперь",
-    "и",
-)
+    "please", "pls", "can you", "could you", "would you", "will you", "help me", "i want to",
+    "i need to", "i'd like to", "i would like to", "let's", "lets", "now", "ok", "okay", "then",
+    "and", "also", "so", "just", "quickly", "hey", "hi", "first", "next", "bitte", "kannst du",
+    "könntest du", "jetzt", "und", "por favor", "puedes", "podrías", "ahora", "y", "peux-tu",
+    "pouvez-vous", "s'il te plaît", "maintenant", "et", "você pode", "pode", "agora", "e",
+    "пожалуйста", "можешь", "давай", "теперь", "и", "thanks", "thank you", "great", "cool",
+    "perfect", "nice", "got it", "alright", "sure", "yes", "good", "danke", "gracias", "merci",
+    "obrigado", "спасибо",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +112,12 @@ def leads(hit: Hit, text: str, claims: list[int]) -> bool:
     start = max(text.rfind(mark, 0, hit.at) for mark in SENTENCE_MARKS) + 1
     if any(start <= at < hit.at for at in claims):
         return False
-    before = text[start : hit.at].strip(" \t,-*>#")
+    end = min((i for i in (text.find(m, hit.at) for m in SENTENCE_MARKS) if i != -1), default=None)
+    if hit.signal == "writing" and any(d in text[hit.at : end] for d in DELIVERABLES):
+        return False  # "write a security review of this module", "draft a threat model"
+    if text.startswith(":", hit.at + len(hit.term)):
+        return False  # a label ("Setup: ..."), not a verb
+    before = text[start : hit.at].strip(" \t,-*>#—–")
     return CJK_CHAR.match(hit.term) is not None or not before or before.endswith(LEAD_INS)
 
 
@@ -166,7 +136,10 @@ def is_side_task(latest_text: str, matcher: Matcher) -> bool:
     ends = latest_text[: SIDE_TASK_HEAD * 4] + "\n" + latest_text[-SIDE_TASK_HEAD * 4 :]
     words = human_text(ends).words
     window = words[:SIDE_TASK_HEAD] + "\n" + words[-SIDE_TASK_HEAD:]
-    return any(hit.signal == "side_task" for hit in matcher.hits(window))
+    hits = matcher.hits(window)
+    # In a human turn only what names the conversation itself ("is this shell command
+    # injectable?" is an audit, not a side task).
+    return any(h.signal == "side_task" and any(w in h.term for w in ABOUT_ITSELF) for h in hits)
 
 
 def is_fill_in_the_middle(text: str) -> bool:

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from router.vocabulary import DEFAULT_VOCABULARY, LANGUAGES
 
 DEFAULT_WEIGHTS = {
-    "security": 2.0, "attack": 3.0, "ask": 1.0, "review": 1.0, "precision": 2.0, "code": 1.0,
-    "role": 3.0, "writing": -3.0, "definition": -3.0, "prose": -4.0,
+    "security": 2.0, "attack": 3.0, "safety": 2.0, "ask": 1.0, "review": 1.0, "precision": 2.0,
+    "code": 1.0, "role": 3.0, "writing": -4.0, "definition": -3.0, "prose": -4.0,
 }  # fmt: skip
 
 

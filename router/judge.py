@@ -6,7 +6,8 @@ The latest human turn decides (see router/humantext.py for what counts as human 
   the model an auditor or a reviewer;
 - a writing task (its first verb is implement, write, add, fix, ...) scores `writing` unless a
   review or an audit is what is to be written; a definition question (what is, explain) scores
-  `definition` when the turn carries no code; a review of prose scores `prose`;
+  `definition` when the turn carries no code; a review of prose (proofreading) is never one;
+- "is it safe ..." (`safety`) is a security question when the turn carries the user's code;
 - it asks for an audit when the score reaches `threshold` and there is a reason to: a security
   topic or attacker framing, a review with a precision cue, or an auditor role.
 A short follow-up (at most `follow_up_words` words, no writing task, no definition question)
@@ -80,7 +81,7 @@ def score_turn(turn: Turn, role: bool, weights: Mapping[str, float], threshold: 
     score = sum(weight for _, _, weight in evidence)
     signals = {signal for signal, _, _ in evidence}
     reason = audit_reason(signals)
-    if reason and score >= threshold:
+    if reason and score >= threshold and "prose" not in signals:  # proofreading is never one
         return Verdict(True, reason, score, tuple(evidence))
     negative = next((s for s in ("prose", "writing", "definition") if s in signals), "default")
     return Verdict(False, negative, score, tuple(evidence))
@@ -88,14 +89,13 @@ def score_turn(turn: Turn, role: bool, weights: Mapping[str, float], threshold: 
 
 def counted_hits(turn: Turn, weights: Mapping[str, float]) -> list[Hit]:
     """The first hit of each signal, less the negatives that do not apply to this turn (writing
-    verbs and definitions in passing were dropped when the turn was read: conversation.py)."""
+    verbs and definitions in passing, or asking for an audit, were dropped when the turn was
+    read: conversation.py)."""
     first: dict[str, Hit] = {}
     for hit in turn.hits:
         first.setdefault(hit.signal, hit)
     first.pop("role", None)
     first.pop("side_task", None)
-    if "writing" in first and "review" in first:
-        del first["writing"]  # "write a security review of this module"
     if "definition" in first and turn.has_code:
         del first["definition"]  # "what is wrong here? <code>" is a question about their code
     prose = first.get("prose")
@@ -106,7 +106,7 @@ def counted_hits(turn: Turn, weights: Mapping[str, float]) -> list[Hit]:
 
 
 def audit_reason(signals: set[str]) -> str | None:
-    if signals & TOPICS:
+    if signals & TOPICS or {"safety", "code"} <= signals:
         return "security"
     if {"review", "precision"} <= signals:
         return "review"

@@ -40,7 +40,6 @@ from router.signals import Matcher, compile_matcher
 AUTO = "auto"
 # What a system prompt is read for: a role (or a security task), its rules, a side task.
 SYSTEM_SIGNALS = frozenset({"role", "policy", "side_task", "opener"})
-ROLE_SIGNALS = frozenset({"role", "policy", "opener"})  # never read in a human turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +68,7 @@ class RouteTable:
     # Texts already read (caches: the decision stays a function of the request alone).
     turns: Memo[Turn | None]
     systems: Memo[SystemPrompt]
+    system_matcher: Matcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ def build_route_table(settings: Settings) -> RouteTable:
     model_ids |= {alias.lower(): name for alias, name in aliases}
     vocabulary = terms(settings.intent)
     # Two matchers, so that terms of one cannot hide those of the other ("security audit").
-    matcher = compile_matcher({k: v for k, v in vocabulary.items() if k not in ROLE_SIGNALS})
+    matcher = compile_matcher({k: v for k, v in vocabulary.items() if k not in SYSTEM_SIGNALS})
     system = compile_matcher({k: v for k, v in vocabulary.items() if k in SYSTEM_SIGNALS})
     return RouteTable(
         lanes=tuple(settings.lanes),
@@ -105,6 +105,7 @@ def build_route_table(settings: Settings) -> RouteTable:
         intent=settings.intent,
         turns=Memo(lambda text: read_turn(text, matcher)),
         systems=Memo(lambda text: read_system(text, system)),
+        system_matcher=system,
     )
 
 
@@ -127,7 +128,7 @@ def choose_by_content(table: RouteTable, intent: Intent) -> tuple[Route, Verdict
     if intent.fill_in_the_middle or is_fill_in_the_middle(intent.last_user_text):
         return Route(table.default_lane, "fim"), None
     system = table.systems.read(intent.system_text[:SYSTEM_HEAD])
-    if system.side_task or is_side_task(intent.last_user_text, table.matcher):
+    if system.side_task or is_side_task(intent.last_user_text, table.system_matcher):
         return Route(table.default_lane, "side-task"), None
     for rule in table.rules:
         if rule.matches(intent):

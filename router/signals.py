@@ -33,13 +33,16 @@ class Hit:
 class Matcher:
     regex: re.Pattern[str]
     signals_of: Mapping[str, tuple[str, ...]]  # term -> the signals it belongs to
+    whole_words: frozenset[str]  # terms that match only as whole words (written with a "$")
 
     def hits(self, text: str) -> list[Hit]:
-        found, signals_of = [], self.signals_of
-        for match in self.regex.finditer(" " + text):
+        found, signals_of, padded = [], self.signals_of, " " + text + " "
+        for match in self.regex.finditer(padded):
             term = match.group(1) or match.group(2)
             if term not in signals_of:  # a space or hyphen as the text wrote it
                 term = SPACES.sub(" ", term)
+            if term in self.whole_words and padded[match.end()].isalnum():
+                continue  # "add$" in "address"
             found += [Hit(signal, term, match.start()) for signal in signals_of.get(term, ())]
         return found
 
@@ -47,15 +50,20 @@ class Matcher:
 def compile_matcher(terms: Mapping[str, Iterable[str]]) -> Matcher:
     """`terms`: signal -> its terms (lower case)."""
     signals_of: dict[str, list[str]] = {}
+    whole_words = set()
     for signal, words in terms.items():
         for word in words:
             key = SPACES.sub(" ", word.strip().lower())
+            if key.endswith("$"):
+                key = key[:-1]
+                whole_words.add(key)
             if key and signal not in signals_of.setdefault(key, []):
                 signals_of[key].append(signal)
     spaced = [t for t in signals_of if not CJK.match(t)]
     unspaced = [t for t in signals_of if CJK.match(t)]
     pattern = f"{WORD_START}({trie(spaced)})|({trie(unspaced)})"
-    return Matcher(re.compile(pattern), {k: tuple(v) for k, v in signals_of.items()})
+    signals = {k: tuple(v) for k, v in signals_of.items()}
+    return Matcher(re.compile(pattern), signals, frozenset(whole_words))
 
 
 def trie(terms: list[str]) -> str:

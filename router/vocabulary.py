@@ -1,11 +1,12 @@
 """The default vocabularies of the intent classifier: signal -> language -> terms.
 
 A term is lower case. Latin and Cyrillic terms match at the start of a word and may be stems
-("vulnerab" matches vulnerable, vulnerability, vulnerabilidad); a space inside a term matches
-spaces, hyphens or underscores ("sql injection" matches "SQL-Injection"). Chinese, Japanese
-and Korean terms match anywhere (those scripts have no spaces between words). Accents are part
-of a term: where users often leave them out, both spellings are listed, or the stem stops
-before the accent. `[intent]` in the config adds and removes terms (see config.toml).
+("vulnerab" matches vulnerable, vulnerability, vulnerabilidad), unless they end in "$": those
+match whole words only ("add$" is not "address"); a space inside a term matches spaces,
+hyphens or slashes ("sql injection" matches "SQL-Injection", "go no go" "go/no-go"). Chinese,
+Japanese and Korean terms match anywhere (those scripts have no spaces between words).
+Accents are part of a term: where users often leave them out, both spellings are listed, or
+the stem stops before the accent. `[intent]` in the config adds and removes terms (see config.toml).
 
 Signals (what each means for the decision: router/judge.py):
   security   a weakness class or security topic (XSS, SSRF, hard-coded secrets, CVE, ...)
@@ -16,6 +17,7 @@ Signals (what each means for the decision: router/judge.py):
   writing    asking to write code: implement, write, add, create, fix, refactor
   definition asking what something is: what is, explain, how does ... work
   prose      the text under review is prose: typos, grammar, wording
+  safety     "is it safe ...": counts as a security topic when the turn carries code
   role       (system prompts only) the model is made an auditor or a reviewer
   side_task  an agent's side task: a title, a summary, a commit message, a shell command
   policy     (system prompts) a rule for the model, not its role: never, do not, is allowed
@@ -53,11 +55,14 @@ SECURITY: dict[str, tuple[str, ...]] = {
         "mass assignment", "insecure default", "supply chain", "dos attack", "denial of service",
         "brute force", "rate limit bypass", "replay attack", "mitm", "man in the middle", "tls",
         "certificate validation", "secret", "leak", "race", "double spend", "concurrent requests",
-        "authoriz", "permission", "password", "encryption", "encrypt", "decrypt", "nonce", "aes",
+        "authoriz", "permission", "encryption", "encrypt", "decrypt", "nonce", "aes",
         "hmac", "signature verif", "dangerous", "harden", "isolation", "memory saf", "flaw",
         "session management", "crafted", "untrusted", "hostile input", "user input",
         "injection risk", "csp", "content security policy", "security headers", "ssrf",
-        "sensitive data", "pii", "risky", "hard coded", "hardcoded",
+        "sensitive data", "pii", "risky", "hard coded", "hardcoded", "timing safe", "session id",
+        "anything sensitive", "sensitive info", "shouldn't be committed", "should not be committed",
+        "guessable", "predictable", "random enough", "insecure random",
+        "password storage", "password hashing", "storing passwords",
     ),
     "de": (
         "sicherheit", "unsicher", "schwachstelle", "schwachstellen", "sicherheitslücke",
@@ -118,7 +123,9 @@ ATTACK: dict[str, tuple[str, ...]] = {
         "anyone could", "can anyone", "could anyone", "lets someone", "let someone", "lets anyone",
         "without logging in", "without being logged in", "unauthenticated", "unauthorized",
         "overdraw", "drain", "make themselves", "become admin", "fake a", "crafted", "abused",
-        "weaponiz", "exfiltrat",
+        "weaponiz", "exfiltrat", "hack", "if someone", "someone sends", "someone could",
+        "someone can", "somebody could", "trick", "get into", "get you into", "into admin",
+        "pentest", "if a user sends", "if an attacker", "what if a user",
     ),
     "de": (
         "angreifer", "ausnutz", "umgeh", "fälsch", "faelsch", "kann jemand", "könnte jemand",
@@ -211,7 +218,8 @@ REVIEW: dict[str, tuple[str, ...]] = {
     "en": (
         "review", "code review", "audit", "look over", "go over", "go through", "inspect",
         "scrutin", "critique", "sign off", "check this pr", "check my pr", "go/no go", "go no go",
-        "final pass", "final review", "line by line", "before merg",
+        "final pass", "final review", "line by line", "before merg", "before i merge",
+        "before we merge",
     ),
     "de": (
         "review", "code-review", "durchsicht", "überprüf", "ueberpruef", "prüf", "begutacht",
@@ -284,11 +292,11 @@ PRECISION: dict[str, tuple[str, ...]] = {
 
 WRITING: dict[str, tuple[str, ...]] = {
     "en": (
-        "implement", "write", "create", "add", "build", "generate", "make", "scaffold", "set up",
-        "setup", "refactor", "convert", "fix", "migrate", "port", "rewrite", "design", "give me",
-        "show me how to", "how do i", "how can i", "help me write", "code a", "develop", "update",
-        "rename", "translate", "turn these", "turn this", "format", "reformat", "summarize",
-        "summarise", "draft", "document", "comment",
+        "implement$", "write$", "create$", "add$", "build$", "generate$", "make$", "scaffold$",
+        "set up$", "setup$", "refactor$", "convert$", "fix$", "migrate$", "port$", "rewrite$",
+        "design$", "give me", "show me how to", "how do i", "how can i", "help me write", "code a$",
+        "develop$", "update$", "rename$", "translate$", "turn these", "turn this", "format$",
+        "reformat$", "summarize$", "summarise$", "draft$", "document$", "comment$", "put together",
     ),
     "de": (
         "implementier", "schreib", "erstell", "füge", "fuege", "hinzufüg", "bau", "generier",
@@ -431,14 +439,29 @@ SIDE_TASK: dict[str, tuple[str, ...]] = {
         "title for", "a title", "short title", "conversation title", "chat title",
         "generate a title", "summarize the conversation", "summarize this conversation",
         "summary of the conversation", "summary of this conversation", "conversation summary",
-        "summarize our conversation", "compact", "condense the conversation",
+        "summarize our conversation", "compact the conversation", "condense the conversation",
         "summary of the chat", "commit message", "commit msg", "shell command", "terminal command",
         "bash command", "suggest a command", "one-line command", "summarize this",
         "summarise this", "summarize the", "summarise the", "you summarize", "you summarise",
         "summary for continuing", "for continuing the conversation", "continue in a fresh context",
         "compaction", "title of", "topic of the conversation", "new topic",
-        "prefix of the command",
+        "prefix of the command", "title generator", "thread title", "conversation topic",
+        "chat name", "name for this conversation", "summarize the following",
+        "summarise the following",
     ),
+}
+
+# "is it safe ...": a security question when it is about the user's code (judge.py)
+SAFETY: dict[str, tuple[str, ...]] = {
+    "en": ("is it safe", "is this safe", "is that safe", "safe to", "safe enough", "unsafe"),
+    "de": ("ist das sicher", "ist es sicher", "sicher genug"),
+    "es": ("es seguro", "¿es seguro", "es suficientemente seguro"),
+    "fr": ("est-ce sûr", "est-ce sur", "est-ce sécurisé", "sans danger"),
+    "pt": ("é seguro", "e seguro", "seguro o suficiente"),
+    "ru": ("безопасно ли", "это безопасно"),
+    "ja": ("安全ですか", "安全か", "大丈夫ですか"),
+    "zh": ("安全吗", "是否安全"),
+    "ko": ("안전한가", "안전한지", "안전해"),
 }
 
 # (system prompts) where a role is given: "you are", "act as", "your task is"
@@ -526,5 +549,6 @@ DEFAULT_VOCABULARY: Vocabulary = {
     "side_task": SIDE_TASK,
     "policy": POLICY,
     "opener": OPENER,
+    "safety": SAFETY,
 }
 # fmt: on

@@ -126,7 +126,7 @@ def test_route_explains_a_decision_without_any_engine(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=True)  # fmt: skip
     found = json.loads(answer.stdout)
     assert (found["lane"], found["reason"], found["verdict"]) == ("chat", "default", "writing")
-    assert {"signal": "writing", "term": "implement", "weight": -3.0} in found["signals"]
+    assert {"signal": "writing", "term": "implement", "weight": -4.0} in found["signals"]
 
 
 def test_route_rejects_what_is_not_a_request(tmp_path: Path) -> None:

@@ -113,3 +113,19 @@ def test_bad_intent_settings_are_named(tmp_path: Any, intent: str) -> None:
     config.write_text(f"[intent]\n{intent}\n" if not intent.startswith("[") else intent + "\n")
     with pytest.raises(ConfigError, match="intent"):
         load_settings(config)
+
+
+TRAPS = [
+    ('Is this shell command injectable?\n```sh\nsh -c "$1"\n```', "audit"),
+    ("make this function more compact\n```py\ndef f(): ...\n```", "chat"),
+    ("Address validation: any SSRF risk here?\n```py\nrequests.get(url)\n```", "audit"),
+    ("Setup: a Flask app. Write a login form with CSRF protection.", "chat"),
+    ("thanks! now write the migration for the orders table", "chat"),
+    ("is it safe to delete node_modules?", "chat"),
+    ("is it safe to keep prefs like this?\n```py\npickle.loads(cookie)\n```", "audit"),
+]
+
+
+@pytest.mark.parametrize(("text", "lane"), TRAPS, ids=[t[0][:30] for t in TRAPS])
+def test_words_that_look_alike_do_not_decide(text: str, lane: str) -> None:
+    assert route_of(load_settings(None), text) == lane
