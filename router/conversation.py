@@ -54,13 +54,14 @@ class SystemPrompt:
     side_task: bool
 
 
-def read_system(text: str, matcher: Matcher) -> SystemPrompt:
-    """`text`: the system prompt's first SYSTEM_HEAD characters."""
+def read_system(text: str, matcher: Matcher, policy: Matcher) -> SystemPrompt:
+    """`text`: the system prompt's first SYSTEM_HEAD characters; `matcher` finds roles, openers
+    and side tasks, `policy` the rules (read only in a sentence that gives a role)."""
     head = text.lower()
     if not head:
         return SystemPrompt((), False)
-    ends = [m.end() for m in SENTENCE_END.finditer(head)]
     hits = matcher.hits(head)
+    ends = [m.end() for m in SENTENCE_END.finditer(head)] if hits else []
     by_sentence: dict[int, list[Hit]] = {}
     for hit in hits:
         by_sentence.setdefault(bisect.bisect(ends, hit.at), []).append(hit)
@@ -68,7 +69,10 @@ def read_system(text: str, matcher: Matcher) -> SystemPrompt:
     for index, sentence in by_sentence.items():
         signals = {hit.signal for hit in sentence}
         # A role is given up front, or in a sentence that addresses the model; never in a rule.
-        if "role" in signals and "policy" not in signals and (index < 2 or "opener" in signals):
+        if "role" not in signals or not (index < 2 or "opener" in signals):
+            continue
+        start, end = ends[index - 1] if index else 0, ends[index] if index < len(ends) else None
+        if not policy.hits(head[start:end]):
             role += [hit for hit in sentence if hit.signal == "role"]
     side_task = any(h.signal == "side_task" and h.at < SIDE_TASK_HEAD for h in hits)
     return SystemPrompt(tuple(role), side_task)

@@ -40,6 +40,7 @@ from router.signals import Matcher, compile_matcher
 AUTO = "auto"
 # What a system prompt is read for: a role (or a security task), its rules, a side task.
 SYSTEM_SIGNALS = frozenset({"role", "policy", "side_task", "opener"})
+POLICY = frozenset({"policy"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,8 @@ def build_route_table(settings: Settings) -> RouteTable:
     vocabulary = terms(settings.intent)
     # Two matchers, so that terms of one cannot hide those of the other ("security audit").
     matcher = compile_matcher({k: v for k, v in vocabulary.items() if k not in SYSTEM_SIGNALS})
-    system = compile_matcher({k: v for k, v in vocabulary.items() if k in SYSTEM_SIGNALS})
+    system = compile_matcher({k: v for k, v in vocabulary.items() if k in SYSTEM_SIGNALS - POLICY})
+    policy = compile_matcher({k: v for k, v in vocabulary.items() if k in POLICY})
     return RouteTable(
         lanes=tuple(settings.lanes),
         model_ids=model_ids,
@@ -104,7 +106,7 @@ def build_route_table(settings: Settings) -> RouteTable:
         matcher=matcher,
         intent=settings.intent,
         turns=Memo(lambda text: read_turn(text, matcher)),
-        systems=Memo(lambda text: read_system(text, system)),
+        systems=Memo(lambda text: read_system(text, system, policy)),
         system_matcher=system,
     )
 
