@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from router.humantext import TOOL_RESULT, human_text
+from router.humantext import human_text, is_agent_turn
 from router.judge import CLAIMS, Turn
 from router.signals import Hit, Matcher
 from router.vocabulary import FIM_MARKERS
@@ -33,7 +33,9 @@ DELIVERABLES = (
     "revision", "revisão", "revisao", "revue", "relecture", "auditoría", "auditoria", "prüfung",
     "аудит", "ревью", "レビュー", "監査", "审查", "审计", "评审", "리뷰", "검토", "감사",
 )  # fmt: skip
-ABOUT_ITSELF = ("conversation", "commit message", "title for", "compaction", "fresh context")
+ABOUT_ITSELF = ("conversation", "commit message", "title for", "compaction", "fresh context",
+                "short title", "following chat", "this chat")  # fmt: skip
+LEAD_IN_PUNCTUATION = " \t,-*>#—–!.:;"
 SENTENCE_MARKS = (".", "!", "?", "\n", ";", ":", "¿", "¡")
 # What may stand before a writing verb that still leads its sentence.
 LEAD_INS = (
@@ -121,14 +123,25 @@ def leads(hit: Hit, text: str, claims: list[int]) -> bool:
         return False  # "write a security review of this module", "draft a threat model"
     if text.startswith(":", hit.at + len(hit.term)):
         return False  # a label ("Setup: ..."), not a verb
-    before = text[start : hit.at].strip(" \t,-*>#—–")
-    return CJK_CHAR.match(hit.term) is not None or not before or before.endswith(LEAD_INS)
+    before = text[start : hit.at]
+    return CJK_CHAR.match(hit.term) is not None or only_lead_ins(before)
+
+
+def only_lead_ins(before: str) -> bool:
+    """Whether the words before a verb are only what may open a request ("ok, so please")."""
+    rest = before.strip(LEAD_IN_PUNCTUATION)
+    while rest:
+        lead = next((w for w in LEAD_INS if rest.startswith(w)), None)
+        if lead is None or (len(rest) > len(lead) and rest[len(lead)].isalnum()):
+            return False
+        rest = rest[len(lead) :].strip(LEAD_IN_PUNCTUATION)
+    return True
 
 
 def human_turns(texts: Sequence[str], memo: Memo[Turn | None]) -> Iterator[Turn]:
     """The human turns, latest first, read only as far as the judge asks (lazily)."""
     for raw in texts:
-        if TOOL_RESULT.match(raw):
+        if is_agent_turn(raw):
             continue  # most turns of an agent's loop: known without reading (or hashing) them
         turn = memo.read(raw)
         if turn is not None:

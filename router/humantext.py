@@ -40,6 +40,9 @@ TOOL_RESULT = re.compile(
     r"I switched to a new code base)",
     re.I,
 )
+USER_SAID = re.compile(
+    r"<(?:feedback|answer|user_message)>(.*?)</(?:feedback|answer|user_message)>", re.S
+)
 HEAD, TAIL = 2000, 1000  # characters of words kept: a request is short, its payload is not
 RAW_HEAD, RAW_TAIL = 40_000, 8_000  # what is read of a huge turn at all
 
@@ -54,17 +57,30 @@ class HumanText:
 def human_text(raw: str) -> HumanText:
     if len(raw) > RAW_HEAD + RAW_TAIL:
         raw = raw[:RAW_HEAD] + "\n" + raw[-RAW_TAIL:]
-    if TOOL_RESULT.match(raw):
+    if is_agent_turn(raw):
         return HumanText("", has_code=True, tool_result=True)
+    if TOOL_RESULT.match(raw):
+        raw = "\n".join(USER_SAID.findall(raw))  # Cline: feedback or an answer in a result
     text, dropped = without_context_blocks(raw)
     text, fenced = without_fences(text)
     has_code = fenced or bool(dropped and CODE_TAG.search(raw))
     if "\n@@" in text or "diff --git" in text:
         text, has_code = DIFF_LINE.sub(" ", text), True
-    text = IDENTIFIER.sub(" ", ANY_TAG.sub(" ", text))
+    text = IDENTIFIER.sub(keep_sentence_end, ANY_TAG.sub(" ", text))
     if len(text) > HEAD + TAIL:
         text = text[:HEAD] + " " + text[-TAIL:]
     return HumanText(text.lower(), has_code=has_code, tool_result=False)
+
+
+def is_agent_turn(raw: str) -> bool:
+    """A tool's result or an attachment, with nothing the person said inside it."""
+    return TOOL_RESULT.match(raw) is not None and USER_SAID.search(raw) is None
+
+
+def keep_sentence_end(identifier: re.Match[str]) -> str:
+    """An identifier goes, the sentence it ended does not ("... in notes.md. Turn each ...")."""
+    token = identifier.group(0)
+    return " " + token[len(token.rstrip(".,;:!?")) :] + " "
 
 
 def without_context_blocks(text: str) -> tuple[str, bool]:

@@ -9,7 +9,7 @@ from router.vocabulary import DEFAULT_VOCABULARY, LANGUAGES
 
 DEFAULT_WEIGHTS = {
     "security": 2.0, "attack": 3.0, "safety": 2.0, "ask": 1.0, "review": 1.0, "precision": 2.0,
-    "code": 1.0, "role": 3.0, "writing": -4.0, "definition": -3.0, "prose": -4.0,
+    "code": 1.0, "role": 3.0, "writing": -4.0, "definition": -3.0, "prose": -4.0, "debug": -2.0,
 }  # fmt: skip
 
 
@@ -19,7 +19,7 @@ class IntentConfig(BaseModel):
     languages: tuple[str, ...] = LANGUAGES
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     threshold: float = 3.0  # the score at which a human turn asks for the audit lane
-    follow_up_words: int = Field(default=12, ge=0)  # a turn this short continues the last one
+    follow_up_words: int = Field(default=16, ge=0)  # a turn this short continues the last one
     add: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # signal -> more terms
     remove: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # signal -> terms to drop
 

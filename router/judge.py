@@ -10,7 +10,8 @@ The latest human turn decides (see router/humantext.py for what counts as human 
 - "is it safe ..." (`safety`) is a security question when the turn carries the user's code;
 - it asks for an audit when the score reaches `threshold` and there is a reason to: a security
   topic or attacker framing, a review with a precision cue, or an auditor role.
-A short follow-up (at most `follow_up_words` words, no writing task, no definition question)
+A short follow-up (at most `follow_up_words` words, or three times that when it opens with
+"what about", "same problem", ...; no writing task, no definition question)
 takes the verdict of the latest earlier turn that was not a follow-up: an audit conversation
 stays on audit, an ordinary one stays ordinary, and a passing mention further back is forgotten.
 """
@@ -23,6 +24,7 @@ from itertools import islice
 
 from router.signals import Hit
 
+OPENING = 12  # characters: where "what about ...", "same problem ..." must stand to continue
 MAX_LOOK_BACK = 12  # human turns read at most: the latest and the follow-ups before it
 TOPICS = frozenset({"security", "attack"})
 CLAIMS = frozenset({"ask", "attack", "review", "security"})  # what keeps a verb from leading
@@ -66,7 +68,8 @@ def is_follow_up(turn: Turn, limit: int) -> bool:
     """Short, and not a new task: no definition question, no writing task unless it asks for
     another look too ("fix those and check again")."""
     signals = {hit.signal for hit in turn.hits}
-    if turn.words > limit or signals & {"definition", "side_task"}:
+    continues = any(h.signal == "continuation" and h.at < OPENING for h in turn.hits)
+    if turn.words > (limit * 3 if continues else limit) or signals & {"definition", "side_task"}:
         return False
     return "writing" not in signals or bool(signals & {"ask", "review"})
 
@@ -94,10 +97,12 @@ def counted_hits(turn: Turn, weights: Mapping[str, float]) -> list[Hit]:
     first: dict[str, Hit] = {}
     for hit in turn.hits:
         first.setdefault(hit.signal, hit)
-    first.pop("role", None)
-    first.pop("side_task", None)
-    if "definition" in first and turn.has_code:
-        del first["definition"]  # "what is wrong here? <code>" is a question about their code
+    for context_only in ("side_task", "continuation"):
+        first.pop(context_only, None)
+    if "definition" in first and (turn.has_code or first.keys() & {"ask", "attack"}):
+        del first["definition"]  # "is it exploitable? what's the worst case?" is about theirs
+    if "debug" in first and first.keys() & {"ask", "attack"}:
+        del first["debug"]  # "it fails when I send ' OR 1=1: is it injectable?"
     prose = first.get("prose")
     topic_first = any(first[t].at < prose.at for t in TOPICS & first.keys()) if prose else False
     if prose and (topic_first or not first.keys() & {"review", "precision"}):

@@ -18,6 +18,8 @@ Signals (what each means for the decision: router/judge.py):
   definition asking what something is: what is, explain, how does ... work
   prose      the text under review is prose: typos, grammar, wording
   safety     "is it safe ...": counts as a security topic when the turn carries code
+  debug      something fails and should work: "fails with", "figure out why", a traceback
+  continuation a turn opening with "what about ...", "same problem ...": a follow-up
   role       (system prompts only) the model is made an auditor or a reviewer
   side_task  an agent's side task: a title, a summary, a commit message, a shell command
   policy     (system prompts) a rule for the model, not its role: never, do not, is allowed
@@ -55,13 +57,13 @@ SECURITY: dict[str, tuple[str, ...]] = {
         "mass assignment", "insecure default", "supply chain", "dos attack", "denial of service",
         "brute force", "rate limit bypass", "replay attack", "mitm", "man in the middle", "tls",
         "certificate validation", "secret", "leak", "race", "double spend", "concurrent requests",
-        "authoriz", "permission", "encryption", "encrypt", "decrypt", "nonce", "aes",
-        "hmac", "signature verif", "dangerous", "harden", "isolation", "memory saf", "flaw",
+        "authoriz", "permission", "encryption", "encrypt", "decrypt", "nonce", "aes", "hmac",
+        "signature verif", "dangerous", "harden", "isolation", "memory saf", "flaw",
         "session management", "crafted", "untrusted", "hostile input", "user input",
         "injection risk", "csp", "content security policy", "security headers", "ssrf",
         "sensitive data", "pii", "risky", "hard coded", "hardcoded", "timing safe", "session id",
-        "anything sensitive", "sensitive info", "shouldn't be committed", "should not be committed",
-        "guessable", "predictable", "random enough", "insecure random",
+        "anything sensitive", "sensitive info", "shouldn't be committed",
+        "should not be committed", "guessable", "predictable", "random enough", "insecure random",
         "password storage", "password hashing", "storing passwords",
     ),
     "de": (
@@ -69,31 +71,31 @@ SECURITY: dict[str, tuple[str, ...]] = {
         "sicherheitsluecke", "lücke", "luecke", "angreifbar", "angriffsfläche", "verwundbar",
         "injektion", "einschleus", "geheimnis", "zugangsdaten", "passwörter", "kennwort",
         "verschlüsselung", "verschluesselung", "rechteausweitung", "zugriffskontrolle",
-        "bedrohungsmodell", "penetrationstest", "ausnutzbar",
+        "bedrohungsmodell", "penetrationstest", "ausnutzbar", "auditier", "audit",
     ),
     "es": (
         "seguridad", "segura", "seguro", "insegur", "vulnerab", "inyección", "inyeccion",
         "secretos", "credenciales", "contraseñas", "cifrado", "control de acceso",
         "escalada de privilegios", "modelo de amenazas", "prueba de penetración", "explotable",
-        "fuga", "filtración",
+        "fuga", "filtración", "audita", "auditar", "auditoría", "auditoria",
     ),
     "fr": (
         "sécurité", "securite", "sécuris", "securis", "vulnérab", "vulnerab", "faille", "failles",
         "injection", "secrets", "identifiants", "mots de passe", "chiffrement", "contrôle d'accès",
         "controle d'acces", "élévation de privilèges", "modèle de menace", "test d'intrusion",
-        "exploitable", "fuite",
+        "exploitable", "fuite", "audite", "auditer",
     ),
     "pt": (
         "segurança", "seguranca", "segur", "insegur", "vulnerab", "vulnerável", "vulneravel",
         "injeção", "injecao", "falha de segurança", "brecha", "segred", "credenciais", "senhas",
         "criptografia", "controle de acesso", "escalonamento de privilégios", "modelo de ameaças",
-        "teste de intrusão", "explorável", "exploravel", "vazamento",
+        "teste de intrusão", "explorável", "exploravel", "vazamento", "auditar", "auditoria",
     ),
     "ru": (
         "безопасн", "уязвим", "инъекц", "иньекц", "дыр", "секрет", "пароль", "пароли",
         "переполнени", "гонк", "обход авторизации", "учётн", "учетн", "шифрован", "криптограф",
         "контроль доступа", "повышени привилег", "модель угроз", "пентест", "эксплуат", "утечк",
-        "взлом", "xss", "csrf", "ssrf",
+        "взлом", "xss", "csrf", "ssrf", "аудит",
     ),
     "ja": (
         "セキュリティ", "脆弱性", "脆弱", "インジェクション", "注入", "秘密", "認証", "暗号",
@@ -125,33 +127,42 @@ ATTACK: dict[str, tuple[str, ...]] = {
         "overdraw", "drain", "make themselves", "become admin", "fake a", "crafted", "abused",
         "weaponiz", "exfiltrat", "hack", "if someone", "someone sends", "someone could",
         "someone can", "somebody could", "trick", "get into", "get you into", "into admin",
-        "pentest", "if a user sends", "if an attacker", "what if a user",
+        "pentest", "if a user sends", "if an attacker", "what if a user", "another app",
+        "other apps", "could another", "can another", "skip the login", "skip auth",
+        "skip the check", "skip the pin",
     ),
     "de": (
         "angreifer", "ausnutz", "umgeh", "fälsch", "faelsch", "kann jemand", "könnte jemand",
         "koennte jemand", "jemand anderes", "missbrauch", "fremde daten", "fremde rechnung",
         "fremde bestellung", "fremde konten", "anderer kunden", "anderer nutzer",
-        "anderer benutzer", "ohne login", "ohne anmeldung", "zum admin",
+        "anderer benutzer", "ohne login", "ohne anmeldung", "zum admin", "ein nutzer kann",
+        "ein benutzer kann", "ein nutzer könnte", "ein benutzer könnte", "nicht seine eigenen",
+        "eine andere app",
     ),
     "es": (
         "atacante", "explotar", "eludir", "saltarse", "falsificar", "puede alguien",
         "alguien podría", "alguien podria", "alguien puede", "otro usuario", "otros usuarios",
         "otro cliente", "ajenos", "ajenas", "sin iniciar sesión", "abusar", "volverse admin",
+        "un usuario podría", "un usuario podria", "un usuario puede", "no son suyos", "no es suyo",
+        "otra app",
     ),
     "fr": (
         "attaquant", "exploiter", "contourner", "falsifier", "quelqu'un peut",
         "quelqu'un pourrait", "un autre utilisateur", "d'autres utilisateurs", "d'un autre",
-        "sans être connecté", "abuser", "devenir admin",
+        "sans être connecté", "abuser", "devenir admin", "un utilisateur peut",
+        "un utilisateur pourrait", "qui ne sont pas les siens", "une autre app",
     ),
     "pt": (
         "atacante", "explorar", "contornar", "burlar", "falsificar", "alguém pode",
         "alguém consegue", "alguem pode", "outro usuário", "outros usuários", "usuário comum",
-        "usuario comum", "virar admin", "sem login", "abusar",
+        "usuario comum", "virar admin", "sem login", "abusar", "um usuário pode",
+        "um usuario pode", "um usuário poderia", "que não são dele", "outro app",
     ),
     "ru": (
         "атакующ", "злоумышленник", "обойти", "обход", "подделать", "кто-то может", "кто угодно",
         "чужие", "чужих", "чужой", "чужую", "другого пользователя", "других пользователей",
-        "без авторизации", "стать админ",
+        "без авторизации", "стать админ", "пользователь может", "пользователь сможет",
+        "другое приложение", "не свои",
     ),
     "ja": (
         "攻撃者", "悪用", "回避", "偽造", "なりすまし", "突破", "他人の", "他のユーザー", "誰でも",
@@ -171,11 +182,11 @@ ASK: dict[str, tuple[str, ...]] = {
         "check", "find", "look for", "look at", "scan", "assess", "assessment", "harden", "analy",
         "audit", "inspect", "identify", "detect", "spot", "evaluate", "is this", "is there",
         "are there", "does this", "do you see", "any ", "anything", "safe", "what could go wrong",
-        "investigate", "hunt", "examine", "verify", "review", "test for", "go through",
-        "look over", "flag", "point out", "search for", "is it", "is our", "is the", "is that",
-        "are we", "are these", "am i", "do we", "could these", "could this", "can this", "worried",
-        "concern", "correctly", "sound", "report", "anything wrong", "what's wrong",
-        "what is wrong", "holes",
+        "investigate", "hunt", "examine", "verify", "review", "go through", "look over", "flag",
+        "point out", "search for", "is it", "is our", "is the", "is that", "are we", "are these",
+        "am i", "do we", "could these", "could this", "can this", "worried", "concern",
+        "correctly", "sound", "report$", "anything wrong", "what's wrong", "what is wrong",
+        "holes",
     ),
     "de": (
         "prüf", "pruef", "überprüf", "ueberpruef", "finde", "such", "analysier", "untersuch",
@@ -294,9 +305,10 @@ WRITING: dict[str, tuple[str, ...]] = {
     "en": (
         "implement$", "write$", "create$", "add$", "build$", "generate$", "make$", "scaffold$",
         "set up$", "setup$", "refactor$", "convert$", "fix$", "migrate$", "port$", "rewrite$",
-        "design$", "give me", "show me how to", "how do i", "how can i", "help me write", "code a$",
-        "develop$", "update$", "rename$", "translate$", "turn these", "turn this", "format$",
-        "reformat$", "summarize$", "summarise$", "draft$", "document$", "comment$", "put together",
+        "design$", "give me", "show me how to", "how do i", "how can i", "help me write",
+        "code a$", "develop$", "update$", "rename$", "translate$", "turn these", "turn this",
+        "format$", "reformat$", "summarize$", "summarise$", "draft$", "document$", "comment$",
+        "put together", "turn$", "give$",
     ),
     "de": (
         "implementier", "schreib", "erstell", "füge", "fuege", "hinzufüg", "bau", "generier",
@@ -451,6 +463,40 @@ SIDE_TASK: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# A turn that opens by continuing the last one: a follow-up even when it is not short
+CONTINUATION: dict[str, tuple[str, ...]] = {
+    "en": ("what about", "how about", "and the", "and this", "same problem", "same issue",
+           "same kind", "same question", "same for", "same thing", "this one too", "yes",
+           "ok and", "next one"),
+    "de": ("und der", "und die", "und das", "was ist mit", "gleiche problem", "dasselbe",
+           "genauso"),
+    "es": ("y el", "y la", "y los", "y las", "qué tal", "mismo problema", "lo mismo"),
+    "fr": ("et le", "et la", "et les", "et pour", "même problème", "pareil"),
+    "pt": ("e o", "e a", "e os", "e as", "e quanto", "mesmo problema", "a mesma coisa"),
+    "ru": ("а что насчёт", "а что насчет", "а если", "то же самое", "а здесь", "и здесь"),
+    "ja": ("も同じ", "はどう", "こちらも", "次は"),
+    "zh": ("那个呢", "也一样", "同样的", "还有这个"),
+    "ko": ("도 같은", "는 어때", "마찬가지", "이것도"),
+}  # fmt: skip
+
+# Debugging: something fails and the person wants it working (judge.py: never against an ask)
+DEBUG: dict[str, tuple[str, ...]] = {
+    "en": (
+        "figure out why", "fails with", "failing with", "keeps failing", "stopped working",
+        "doesn't work", "does not work", "isn't working", "not working", "getting an error",
+        "get an error", "throws an error", "error message", "stack trace", "traceback", "why does",
+        "why doesn't", "how come", "broke after", "broken after",
+    ),
+    "de": ("funktioniert nicht", "fehlermeldung", "warum geht", "stürzt ab"),
+    "es": ("no funciona", "da error", "mensaje de error", "por qué falla"),
+    "fr": ("ne marche pas", "ne fonctionne pas", "message d'erreur", "pourquoi ça plante"),
+    "pt": ("não funciona", "nao funciona", "dá erro", "mensagem de erro"),
+    "ru": ("не работает", "выдаёт ошибку", "выдает ошибку", "почему падает"),
+    "ja": ("動かない", "エラーが出", "なぜか失敗"),
+    "zh": ("不工作", "报错", "为什么失败"),
+    "ko": ("작동하지 않", "에러가 나", "오류가 발생"),
+}
+
 # "is it safe ...": a security question when it is about the user's code (judge.py)
 SAFETY: dict[str, tuple[str, ...]] = {
     "en": ("is it safe", "is this safe", "is that safe", "safe to", "safe enough", "unsafe"),
@@ -550,5 +596,7 @@ DEFAULT_VOCABULARY: Vocabulary = {
     "policy": POLICY,
     "opener": OPENER,
     "safety": SAFETY,
+    "debug": DEBUG,
+    "continuation": CONTINUATION,
 }
 # fmt: on
