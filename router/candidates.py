@@ -7,6 +7,9 @@ is `context`. Any other later lane answers with the reason `failover:<chosen lan
 The prompt size is an estimate: the characters of the JSON of everything that becomes the
 prompt (system, messages, prompt, input, tools), divided by 4, the usual characters per
 token of BPE vocabularies on English and code. It is rough; the engine has the last word.
+A lane fits when its context leaves at least `min_answer` tokens for the answer after the
+prompt (router.budget: the same rule caps the output limit sent upstream); the client's
+`max_tokens` is a ceiling, not a reservation.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from router.budget import answer_room
 from router.config import LaneConfig
 from router.errors import BadRequest
 from router.routing import Route
 
 PROMPT_FIELDS = ("system", "instructions", "messages", "prompt", "input", "tools", "functions")
-OUTPUT_LIMITS = ("max_tokens", "max_completion_tokens", "max_output_tokens", "n_predict")
 CHARS_PER_TOKEN = 4
 
 
@@ -40,25 +43,20 @@ def estimate_prompt_tokens(body: Mapping[str, Any]) -> int:
     return len(json.dumps(parts, ensure_ascii=False)) // CHARS_PER_TOKEN
 
 
-def requested_output(body: Mapping[str, Any]) -> int:
-    for key in OUTPUT_LIMITS:
-        value = body.get(key)
-        if isinstance(value, int) and value > 0:
-            return value
-    return 0
-
-
 def plan_candidates(
-    route: Route, lanes: Mapping[str, LaneConfig], prompt_tokens: int, output_tokens: int
+    route: Route, lanes: Mapping[str, LaneConfig], prompt_tokens: int, min_answer: int
 ) -> list[Candidate]:
     chain = list(dict.fromkeys([route.lane, *lanes[route.lane].fallback]))
-    needed = prompt_tokens + output_tokens
-    fitting = [lane for lane in chain if needed <= lanes[lane].ctx_size]
+    fitting = [
+        lane
+        for lane in chain
+        if answer_room(lanes[lane].engine, lanes[lane].ctx_size, prompt_tokens) >= min_answer
+    ]
     if not fitting:
         sizes = ", ".join(f"{lane}: {lanes[lane].ctx_size}" for lane in chain)
         raise ContextTooLong(
-            f"the request needs about {needed} tokens ({prompt_tokens} estimated prompt + "
-            f"{output_tokens} max output), more than any lane it may use holds ({sizes})"
+            f"the prompt is about {prompt_tokens} tokens: no lane it may use leaves the "
+            f"{min_answer} tokens an answer needs ({sizes} tokens of context)"
         )
     moved = fitting[0] != route.lane
     first_reason = "context" if moved else route.reason

@@ -81,6 +81,7 @@ class RoutingConfig(_Strict):
     default_lane: str = "chat"
     tools_lane: str = "tools"
     audit_lane: str = "audit"
+    min_answer_tokens: int = Field(default=1024, ge=1)  # room a lane must leave after the prompt
     rules: tuple[RuleConfig, ...] = tuple(RuleConfig(**rule) for rule in DEFAULT_RULES)
 
 

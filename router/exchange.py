@@ -57,6 +57,7 @@ class Exchange:
     status: int = 0
     outcome: Outcome = Outcome.OK
     streamed: bool = False
+    capped: str | None = None  # "asked->sent" when the client's max_tokens was over the room
     reprocessed: bool = False  # a continued conversation that got no prompt-cache reuse
     prompt_text: str | None = None  # only kept when the request log asks for text
     completion_text: str | None = None

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from router.assemble import ASSEMBLED_PATHS
+from router.budget import Cap, output_cap
 from router.config import EngineKind, LaneConfig
 
 # Endpoints whose streams report usage only when asked (`stream_options.include_usage`).
@@ -32,20 +33,10 @@ def streams_for_assembly(engine: EngineKind, path: str, body: Mapping[str, Any])
     return family and path in ASSEMBLED_PATHS and body.get("stream") is not True
 
 
-def output_guard(
-    engine: EngineKind, path: str, body: Mapping[str, Any], ctx_size: int, prompt_estimate: int
-) -> int | None:
-    """A `max_tokens` for ik_llama.cpp when the client sent none, else None.
-
-    Without one, ik_llama.cpp generates until its context is full, then aborts in its
-    context shift (crash_no_max_tokens_fresh_server.txt). The cap keeps prompt + output inside
-    the context, with room for an estimate that runs up to 50% low.
-    """
-    if engine != "ik_llamacpp" or path not in ASSEMBLED_PATHS:
-        return None
-    if any(key in body for key in ("max_tokens", "max_completion_tokens", "n_predict")):
-        return None
-    return max(1, ctx_size - prompt_estimate * 3 // 2 - 16)
+def needs_output_limit(engine: EngineKind, path: str) -> bool:
+    """ik_llama.cpp without a `max_tokens` generates until its context is full, then aborts in
+    its context shift (crash_no_max_tokens_fresh_server.txt): it always gets one."""
+    return engine == "ik_llamacpp" and path in ASSEMBLED_PATHS
 
 
 def upstream_body(
@@ -54,13 +45,13 @@ def upstream_body(
     apply_defaults: bool,
     ask_usage: bool,
     assemble: bool = False,
-    max_tokens: int | None = None,
+    cap: Cap | None = None,
 ) -> bytes:
     """The client's body with `model` set to the lane's and the lane's defaults filled in."""
     merged = merge_defaults(body, lane.request_defaults) if apply_defaults else dict(body)
     merged["model"] = lane.model
-    if max_tokens is not None:
-        merged["max_tokens"] = max_tokens
+    if cap is not None:
+        merged[cap.key] = cap.tokens
     if assemble:
         merged["stream"] = True
     if ask_usage or assemble:
@@ -77,12 +68,14 @@ def lane_body(
     body: Mapping[str, Any],
     apply_defaults: bool,
     prompt_estimate: int,
-) -> bytes:
-    """Everything `upstream_body` needs to know about this lane and request, decided here."""
+) -> tuple[bytes, Cap | None]:
+    """Everything `upstream_body` needs to know about this lane and request, decided here; and
+    the output cap it applied, if any."""
     ask_usage = needs_usage_request(lane.engine, path, body)
     assembled = streams_for_assembly(lane.engine, path, body)
-    cap = output_guard(lane.engine, path, body, lane.ctx_size, prompt_estimate)
-    return upstream_body(body, lane, apply_defaults, ask_usage, assembled, cap)
+    needs_one = needs_output_limit(lane.engine, path)
+    cap = output_cap(lane.engine, body, lane.ctx_size, prompt_estimate, needs_one)
+    return upstream_body(body, lane, apply_defaults, ask_usage, assembled, cap), cap
 
 
 def merge_defaults(body: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:

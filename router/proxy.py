@@ -10,7 +10,7 @@ from typing import Any
 from starlette.responses import Response
 
 from router.attempts import Outgoing
-from router.candidates import estimate_prompt_tokens, plan_candidates, requested_output
+from router.candidates import estimate_prompt_tokens, plan_candidates
 from router.config import LaneConfig, Settings
 from router.dispatch import Dispatcher, Opened, QueueSpot
 from router.drain import Drain
@@ -81,7 +81,8 @@ class Proxy:
         exchange.lane, exchange.reason = route.lane, route.reason  # for errors from here on
         lanes = self.settings.lanes
         prompt_estimate = estimate_prompt_tokens(body)
-        candidates = plan_candidates(route, lanes, prompt_estimate, requested_output(body))
+        min_answer = self.settings.routing.min_answer_tokens
+        candidates = plan_candidates(route, lanes, prompt_estimate, min_answer)
         exchange.lane, exchange.reason = candidates[0].lane, candidates[0].reason
         exchange.conversation = fingerprints(body)
         if self.recorder.keep_text:
@@ -92,7 +93,9 @@ class Proxy:
         target = f"{path}?{query}" if query else path
 
         def build(lane: str) -> Outgoing:
-            content = lane_body(lanes[lane], path, body, apply_defaults, prompt_estimate)
+            content, cap = lane_body(lanes[lane], path, body, apply_defaults, prompt_estimate)
+            # The lane built last is the one that answers (or the last one tried).
+            exchange.capped = f"{cap.asked}->{cap.tokens}" if cap and cap.asked else None
             return Outgoing(target, headers, content, exchange.request_id)
 
         spot = QueueSpot()

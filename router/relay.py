@@ -23,11 +23,14 @@ STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 def exchange_headers(exchange: Exchange) -> dict[str, str]:
-    return {
+    headers = {
         "x-lane": exchange.lane,
         "x-route-reason": exchange.reason,
         "x-request-id": exchange.request_id,
     }
+    if exchange.capped:
+        headers["x-max-tokens-capped"] = exchange.capped
+    return headers
 
 
 def relayed_headers(upstream: Answer, exchange: Exchange) -> dict[str, str]:

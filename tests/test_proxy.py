@@ -226,3 +226,30 @@ def test_ik_llama_gets_a_max_tokens_when_the_client_sent_none(
     assert engines["chat"].script.received[-1].body["max_tokens"] == 12  # type: ignore[index]
     post(router_url, "/v1/chat/completions", {"messages": HELLO["messages"], "model": "tools"})
     assert "max_tokens" not in engines["tools"].script.received[-1].body  # type: ignore[operator]
+
+
+def test_an_agents_max_tokens_is_a_ceiling_not_a_reservation(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    # Claude Code asks for 64,000 output tokens with ~85k characters of system prompt and tools:
+    # more than the 32K tools lane could hold as a reservation, well within it as a ceiling.
+    tools = [{"name": f"tool{i}", "description": "d " * 200, "input_schema": {}} for i in range(40)]
+    body = {
+        "model": "claude-sonnet-4",
+        "max_tokens": 64_000,
+        "system": "You are an agent. " * 500,
+        "tools": tools,
+        "messages": [{"role": "user", "content": "say hi"}],
+    }
+    response = post(router_url, "/v1/messages", body)
+    assert response.status_code == 200
+    assert (response.headers["x-lane"], response.headers["x-route-reason"]) == ("tools", "tools")
+    sent = engines["tools"].script.received[-1].body
+    assert sent is not None
+    prompt = engines["tools"].script.plans[-1].prompt_tokens
+    asked, capped = response.headers["x-max-tokens-capped"].split("->")
+    assert (int(asked), int(capped)) == (64_000, sent["max_tokens"])
+    assert 1024 <= sent["max_tokens"] <= 32_768 - prompt  # the answer fits, with real room
+    small = post(router_url, "/v1/messages", body | {"max_tokens": 800})
+    assert "x-max-tokens-capped" not in small.headers  # a ceiling under the room goes as it is
+    assert engines["tools"].script.received[-1].body["max_tokens"] == 800  # type: ignore[index]
