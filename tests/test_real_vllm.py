@@ -160,3 +160,17 @@ def test_disconnect_aborts_the_request(routed: Routed) -> None:
     wait_for(lambda: engine_metric(routed.engine, running) == 0, "vLLM has no request running")
     generated = engine_metric(routed.engine, "vllm:generation_tokens_total") - before
     assert generated < 1900  # stopped early: vLLM saw the connection close
+
+
+def test_a_max_tokens_above_the_context_is_capped_not_refused(routed: Routed) -> None:
+    body = ask("Hello! I am a tiny test model.", max_tokens=5000)  # max_model_len is 2048
+    direct = httpx.post(routed.engine + CHAT, json=body | {"model": "qwen3-coder-next-nvfp4"})
+    assert direct.status_code == 400  # vLLM refuses max_tokens > max_model_len itself
+    assert "max_model_len" in direct.json()["error"]["message"]
+    response = httpx.post(routed.url + CHAT, json=body, headers=TOOLS, timeout=60)
+    assert response.status_code == 200, response.text
+    asked, sent = response.headers["x-max-tokens-capped"].split("->")
+    assert int(asked) == 5000 and 1024 <= int(sent) < 2048
+    assert response.json()["choices"][0]["message"]["content"] == "Hello! I am a tiny test model."
+    [line] = [json.loads(x) for x in routed.log.read_text().splitlines()]
+    assert line["max_tokens_capped"] == f"5000->{sent}"
