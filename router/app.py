@@ -78,11 +78,14 @@ def add_info_routes(
     def model_entry(model_id: str) -> dict[str, object]:
         return {"id": model_id, "object": "model", "created": started, "owned_by": "lanerouter"}
 
+    # Like the POSTs, every GET under /v1 also answers without it (base URLs without /v1).
     @app.get("/v1/models", include_in_schema=False)
+    @app.get("/models", include_in_schema=False)
     async def models() -> JSONResponse:
         return JSONResponse({"object": "list", "data": [model_entry(m) for m in table.listed_ids]})
 
     @app.get("/v1/models/{model_id:path}", include_in_schema=False)
+    @app.get("/models/{model_id:path}", include_in_schema=False)
     async def model(model_id: str) -> JSONResponse:
         if model_id not in table.listed_ids:
             raise HTTPException(404, f"model {model_id!r} not found; see GET /v1/models")

@@ -165,11 +165,26 @@ def load_settings(path: Path | None) -> Settings:
             raise ConfigError(f"config file {path} does not exist") from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"config file {path}: {exc}") from None
-    data.setdefault("lanes", DEFAULT_LANES)
+    data["lanes"] = with_lane_defaults(data.get("lanes"))
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, path)) from None
+
+
+def with_lane_defaults(lanes: object) -> object:
+    """The file's lanes (or the built-in ones when it names none); a lane named like a built-in
+    one takes that lane's values for every key the file leaves out."""
+    if lanes is None:
+        return DEFAULT_LANES
+    if not isinstance(lanes, dict):
+        return lanes  # validation names the mistake
+    return {
+        name: DEFAULT_LANES[name] | values
+        if name in DEFAULT_LANES and isinstance(values, dict)
+        else values
+        for name, values in lanes.items()
+    }
 
 
 def describe_validation_error(exc: ValidationError, path: Path | None) -> str:

@@ -76,6 +76,7 @@ class Proxy:
         self, request: Incoming, exchange: Exchange, apply_defaults: bool
     ) -> Response:
         body = await request.json_object(self.settings.server.max_body_bytes)
+        exchange.streamed = body.get("stream") is True  # also for a request refused from here on
         intent = classify(body)
         route = choose_lane(self.table, intent, request.header("x-lane"))
         exchange.lane, exchange.reason = route.lane, route.reason  # for errors from here on

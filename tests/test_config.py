@@ -113,3 +113,15 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         env=os.environ.copy(),
     )
+
+
+def test_a_partial_lane_section_keeps_the_rest_of_that_lane(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        OTHER_LANES.replace("ctx_size = 4096\n", "")  # audit and tools: URL, engine, model only
+        + '[lanes.chat]\nbase_url = "http://gpu-box:8001"\n'
+    )
+    lanes = load_settings(config).lanes
+    assert (lanes["chat"].base_url, lanes["chat"].engine) == ("http://gpu-box:8001", "ik_llamacpp")
+    assert (lanes["chat"].ctx_size, lanes["audit"].ctx_size) == (65536, 16384)
+    assert lanes["tools"].engine == "vllm" and lanes["tools"].model == "m"

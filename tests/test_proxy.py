@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -253,3 +254,30 @@ def test_an_agents_max_tokens_is_a_ceiling_not_a_reservation(
     small = post(router_url, "/v1/messages", body | {"max_tokens": 800})
     assert "x-max-tokens-capped" not in small.headers  # a ceiling under the room goes as it is
     assert engines["tools"].script.received[-1].body["max_tokens"] == 800  # type: ignore[index]
+
+
+def test_gets_answer_without_v1_too(router_url: str) -> None:
+    for path in ("/models", "/models/qwen3-coder-next:audit"):
+        bare, full = httpx.get(router_url + path), httpx.get(router_url + "/v1" + path)
+        assert bare.status_code == full.status_code == 200
+        assert (
+            bare.json()["data" if path == "/models" else "id"]
+            == (full.json()["data" if path == "/models" else "id"])
+        )
+
+
+def test_the_request_log_says_stream_for_a_streaming_request_refused_early(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str], tmp_path: Path
+) -> None:
+    settings = settings_for(engines)
+    log = tmp_path / "requests.jsonl"
+    logged = settings.request_log.model_copy(update={"destination": str(log)})
+    url = start_router(settings.model_copy(update={"request_log": logged}))
+    too_big = {
+        "model": "audit",
+        "stream": True,
+        "messages": [{"role": "user", "content": "x" * 80_000}],
+    }
+    assert post(url, "/v1/chat/completions", too_big).status_code == 400
+    [line] = [json.loads(x) for x in log.read_text().splitlines()]
+    assert (line["stream"], line["status"], line["outcome"]) == (True, 400, "client_error")
