@@ -51,6 +51,11 @@ class PayloadTooLarge(RouterError):
     code = "payload_too_large"
 
 
+class UnsupportedEncoding(RouterError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class ClientGone(RouterError):
     status = 499
     code = "client_disconnected"

@@ -32,8 +32,9 @@ HOP_BY_HOP = frozenset(
 # The client's credentials never go upstream; the lane's own key is sent instead. The body is
 # read whole before it is sent on, so a client's `Expect: 100-continue` is answered here.
 CLIENT_ONLY = frozenset(
-    {"host", "content-length", "authorization", "x-api-key", "api-key", "expect"}
-)
+    {"host", "content-length", "authorization", "x-api-key", "api-key", "expect",
+     "content-encoding"}  # the body goes upstream decoded (and re-serialized)
+)  # fmt: skip
 ROUTER_ONLY = frozenset({"x-lane", "x-request-id", "accept-encoding", "cookie"})
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -281,3 +283,38 @@ def test_the_request_log_says_stream_for_a_streaming_request_refused_early(
     assert post(url, "/v1/chat/completions", too_big).status_code == 400
     [line] = [json.loads(x) for x in log.read_text().splitlines()]
     assert (line["stream"], line["status"], line["outcome"]) == (True, 400, "client_error")
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_compressed_request_bodies_are_read(
+    router_url: str, engines: dict[str, Engine], encoding: str
+) -> None:
+    raw = json.dumps(HELLO).encode()
+    packed = gzip.compress(raw) if encoding == "gzip" else zlib.compress(raw)
+    headers = {"content-encoding": encoding, "content-type": "application/json"}
+    response = httpx.post(router_url + "/v1/chat/completions", content=packed, headers=headers)
+    assert response.status_code == 200, response.text
+    received = engines["chat"].script.received[-1]
+    assert received.body is not None and received.body["messages"] == HELLO["messages"]
+    assert "content-encoding" not in received.headers  # it goes upstream decoded
+
+
+def test_a_compressed_body_over_the_limit_once_decoded_is_413(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    url = start_router(settings_for(engines, max_body_bytes=100_000))
+    bomb = gzip.compress(
+        json.dumps({"messages": [{"role": "user", "content": "a" * 500_000}]}).encode()
+    )
+    assert len(bomb) < 100_000
+    response = httpx.post(url + "/v1/chat/completions", content=bomb,
+                          headers={"content-encoding": "gzip"})  # fmt: skip
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    bad = httpx.post(
+        url + "/v1/chat/completions", content=b"{}", headers={"content-encoding": "br"}
+    )
+    assert (bad.status_code, bad.json()["error"]["code"]) == (415, "unsupported_media_type")
+    broken = httpx.post(url + "/v1/chat/completions", content=b"not gzip",
+                        headers={"content-encoding": "gzip"})  # fmt: skip
+    assert (broken.status_code, broken.json()["error"]["code"]) == (400, "invalid_body")
