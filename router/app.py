@@ -10,9 +10,11 @@ from fastapi import FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from router.admission import QueueDepth, lane_gates
 from router.config import Settings
+from router.cors import Cors
 from router.dispatch import Dispatcher
 from router.drain import Drain
 from router.errors import error_body
@@ -41,7 +43,7 @@ def create_app(
     registry: CollectorRegistry | None = None,
     clock: Callable[[], float] = time.perf_counter,
     drain: Drain | None = None,
-) -> Front:
+) -> ASGIApp:
     """The ASGI app. Clients (closed by the app at shutdown), metrics registry and clock are
     injectable for tests."""
     table = build_route_table(settings)
@@ -67,7 +69,9 @@ def create_app(
     app = FastAPI(title="lanerouter", lifespan=lifespan, docs_url=None, redoc_url=None)
     add_info_routes(app, table, states, registry)
     add_error_handlers(app)
-    return Front(proxy, PROXIED_ENDPOINTS, app)
+    front = Front(proxy, PROXIED_ENDPOINTS, app)
+    origins = settings.server.cors_origins
+    return Cors(front, origins) if origins else front  # no CORS layer unless asked for
 
 
 def add_info_routes(

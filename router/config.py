@@ -96,6 +96,7 @@ class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     probe_interval: float = Field(default=2.0, gt=0)  # seconds between health probes per lane
     queue_keepalive: float = Field(default=2.0, gt=0)  # ": queued" comment interval
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call lanerouter ("*": any)
     shutdown_grace: float = Field(default=30.0, ge=0)  # in-flight streams may finish this long
 
 

@@ -318,3 +318,25 @@ def test_a_compressed_body_over_the_limit_once_decoded_is_413(
     broken = httpx.post(url + "/v1/chat/completions", content=b"not gzip",
                         headers={"content-encoding": "gzip"})  # fmt: skip
     assert (broken.status_code, broken.json()["error"]["code"]) == (400, "invalid_body")
+
+
+def test_cors_is_off_unless_origins_are_listed(
+    router_url: str, engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    origin = {"origin": "http://localhost:5173"}
+    asks = {"access-control-request-method": "POST"}
+    preflight = origin | asks | {"access-control-request-headers": "authorization, content-type"}
+    closed = httpx.options(router_url + "/v1/chat/completions", headers=preflight)
+    assert "access-control-allow-origin" not in closed.headers
+    url = start_router(settings_for(engines, cors_origins=("http://localhost:5173",)))
+    opened = httpx.options(url + "/v1/chat/completions", headers=preflight)
+    assert opened.status_code == 204
+    assert opened.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "POST" in opened.headers["access-control-allow-methods"]
+    assert opened.headers["access-control-allow-headers"] == "authorization, content-type"
+    answered = httpx.post(url + "/v1/chat/completions", json=HELLO, headers=origin)
+    assert answered.status_code == 200
+    assert answered.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "x-lane" in answered.headers["access-control-expose-headers"]
+    other = httpx.post(url + "/v1/chat/completions", json=HELLO, headers={"origin": "http://evil"})
+    assert "access-control-allow-origin" not in other.headers
