@@ -86,14 +86,17 @@ class Memo(Generic[T]):
 
     def __init__(self, read: Callable[[str], T], size: int = 4096) -> None:
         self.read_text, self.size = read, size
-        self.seen: dict[str, T] = {}
+        # Keyed by length and hash, not by the text: a turn may be 48K characters, and Python's
+        # string hash is keyed per process, so nobody can make two texts collide on purpose.
+        self.seen: dict[tuple[int, int], T] = {}
 
     def read(self, text: str) -> T:
-        if text in self.seen:
-            return self.seen[text]
+        key = (len(text), hash(text))
+        if key in self.seen:
+            return self.seen[key]
         if len(self.seen) >= self.size:
             del self.seen[next(iter(self.seen))]  # the oldest
-        self.seen[text] = found = self.read_text(text)
+        self.seen[key] = found = self.read_text(text)
         return found
 
 

@@ -129,3 +129,14 @@ TRAPS = [
 @pytest.mark.parametrize(("text", "lane"), TRAPS, ids=[t[0][:30] for t in TRAPS])
 def test_words_that_look_alike_do_not_decide(text: str, lane: str) -> None:
     assert route_of(load_settings(None), text) == lane
+
+
+def test_the_memo_of_texts_read_is_bounded_and_changes_no_answer() -> None:
+    from router.conversation import Memo
+
+    reads: list[str] = []
+    memo: Memo[int] = Memo(lambda text: reads.append(text) or len(text), size=3)
+    for text in ["a", "bb", "a", "ccc", "dddd", "a"]:
+        assert memo.read(text) == len(text)
+    assert reads == ["a", "bb", "ccc", "dddd", "a"]  # "a" read again once it was the oldest
+    assert len(memo.seen) == 3
