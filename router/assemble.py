@@ -32,7 +32,9 @@ def chunks_of(stream: bytes) -> list[dict[str, Any]]:
     return found
 
 
-def assemble(path: str, stream: bytes) -> bytes:
+def assemble(path: str, stream: bytes, length_at: int | None = None) -> bytes:
+    """`length_at`: the limit an engine that always says "stop" was sent (ik_llama.cpp); an
+    answer that reached it finished for "length"."""
     chunks = chunks_of(stream)
     chat = path == "/v1/chat/completions"
     choice = chat_choice(chunks) if chat else text_choice(chunks)
@@ -44,6 +46,11 @@ def assemble(path: str, stream: bytes) -> bytes:
     body |= {"usage": last["usage"]} if "usage" in last else {}
     body |= {"id": head["id"]} if "id" in head else {}
     body |= {"timings": last["timings"]} if "timings" in last else {}
+    generated = (last.get("timings") or {}).get("predicted_n")
+    if length_at is not None and isinstance(generated, int) and generated >= length_at:
+        choice["finish_reason"] = (
+            "length" if choice.get("finish_reason") == "stop" else (choice.get("finish_reason"))
+        )
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 

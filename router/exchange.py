@@ -58,6 +58,7 @@ class Exchange:
     outcome: Outcome = Outcome.OK
     streamed: bool = False
     capped: str | None = None  # "asked->sent" when the client's max_tokens was over the room
+    output_limit: int | None = None  # the max_tokens (or equivalent) sent to the engine
     reprocessed: bool = False  # a continued conversation that got no prompt-cache reuse
     prompt_text: str | None = None  # only kept when the request log asks for text
     completion_text: str | None = None

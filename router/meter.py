@@ -69,14 +69,22 @@ class Measurement:
         return (tokens.prompt - (tokens.cached or 0)) / (ttft - self.queue_wait)
 
 
+# ik_llama.cpp says "stop" even when it stopped at max_tokens; what the client is told instead.
+STOPPED = ((b'"finish_reason":"stop"', b'"finish_reason":"length"'),
+           (b'"stop_reason":"end_turn"', b'"stop_reason":"max_tokens"'))  # fmt: skip
+
+
 class StreamMeter:
-    """Sees every chunk of one stream; forwards whole events, minus an injected usage event."""
+    """Sees every chunk of one stream; forwards whole events, minus an injected usage event,
+    and (`length_at`: an engine that always says "stop") with the true finish reason."""
 
     def __init__(
-        self, measurement: Measurement, *, strip_usage: bool = False, keep_text: bool = False
-    ) -> None:
+        self, measurement: Measurement, *, strip_usage: bool = False, keep_text: bool = False,
+        length_at: int | None = None,
+    ) -> None:  # fmt: skip
         self.m = measurement
         self.strip_usage = strip_usage
+        self.length_at = length_at
         self.splitter = EventSplitter()
         # Content events, kept only when the request log wants the completion's text.
         self.content: list[bytes] | None = [] if keep_text else None
@@ -84,23 +92,29 @@ class StreamMeter:
     def feed(self, chunk: bytes, now: float) -> bytes:
         events = self.splitter.feed(chunk)
         if len(events) == 1 and events[0] is chunk:
-            return chunk if self.observe(chunk, now) else b""
-        return b"".join([e for e in events if self.observe(e, now)])
+            return self.observe(chunk, now)
+        return b"".join([self.observe(e, now) for e in events])
 
-    def observe(self, block: bytes, now: float) -> bool:
-        """Record one event; False when it must not reach the client."""
+    def observe(self, block: bytes, now: float) -> bytes:
+        """Record one event; what of it reaches the client (nothing, for the injected usage)."""
         content = compact_content(block)
         # The hot path, written out since it runs for every relayed token (and `find` costs half
         # of what `in` does on CPython 3.11).
         if content is not None and block.find(b'"usage"') < 0 and block.find(b'"timings"') < 0:
             if content:
                 self.count_content(block, now)
-            return True
+            return block
         facts = decoded_facts(block)
         if facts.content:
             self.count_content(block, now)
         self.m.tokens = self.m.tokens.merge(facts.tokens)
-        return not (self.strip_usage and facts.usage_only)
+        if self.strip_usage and facts.usage_only:
+            return b""
+        generated = facts.tokens.predicted_n
+        if self.length_at is not None and generated is not None and generated >= self.length_at:
+            for said, meant in STOPPED:
+                block = block.replace(said, meant)
+        return block
 
     def count_content(self, block: bytes, now: float) -> None:
         m = self.m

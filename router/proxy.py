@@ -10,6 +10,7 @@ from typing import Any
 from starlette.responses import Response
 
 from router.attempts import Outgoing
+from router.budget import asked_output
 from router.candidates import estimate_prompt_tokens, plan_candidates
 from router.config import LaneConfig, Settings
 from router.dispatch import Dispatcher, Opened, QueueSpot
@@ -97,6 +98,8 @@ class Proxy:
             content, cap = lane_body(lanes[lane], path, body, apply_defaults, prompt_estimate)
             # The lane built last is the one that answers (or the last one tried).
             exchange.capped = f"{cap.asked}->{cap.tokens}" if cap and cap.asked else None
+            asked = asked_output(body)
+            exchange.output_limit = cap.tokens if cap else (asked[1] if asked else None)
             return Outgoing(target, headers, content, exchange.request_id)
 
         spot = QueueSpot()
@@ -156,6 +159,8 @@ class Proxy:
             strip_usage=needs_usage_request(lane.engine, exchange.endpoint, body),
             keep_text=self.recorder.keep_text,
             assembled=streams_for_assembly(lane.engine, exchange.endpoint, body),
+            # ik_llama.cpp always says "stop", even when it stopped at the limit it was sent.
+            length_at=exchange.output_limit if lane.engine == "ik_llamacpp" else None,
         )
 
     def take(self, opened: Opened, waited: float, exchange: Exchange) -> None:

@@ -54,6 +54,7 @@ class Relaying:
     strip_usage: bool = False  # remove the usage event lanerouter asked for itself
     keep_text: bool = False  # keep the completion's text for the request log
     assembled: bool = False  # a stream the client did not ask for: answer with one body
+    length_at: int | None = None  # the output limit an always-"stop" engine was sent
 
 
 async def relay(upstream: Answer, exchange: Exchange, how: Relaying) -> Response:
@@ -62,7 +63,8 @@ async def relay(upstream: Answer, exchange: Exchange, how: Relaying) -> Response
     if how.assembled and is_event_stream(upstream):
         stream = await collect_stream(upstream, exchange, how)
         headers["content-type"] = "application/json; charset=utf-8"
-        return finish_body(exchange, how, assemble(exchange.endpoint, stream), headers)
+        body = assemble(exchange.endpoint, stream, how.length_at)
+        return finish_body(exchange, how, body, headers)
     if is_event_stream(upstream):
         events = relay_events(upstream, exchange, how)
         return EventStreamResponse(events, upstream.status_code, headers | STREAM_HEADERS)
@@ -83,7 +85,11 @@ def finish_body(
 
 async def collect_stream(upstream: Answer, exchange: Exchange, how: Relaying) -> bytes:
     """Read a whole stream (metered: its TTFT is real) for a client that did not ask for one."""
-    meter, parts, now = StreamMeter(exchange.measurement), [], how.observer.now
+    meter, parts, now = (
+        StreamMeter(exchange.measurement, length_at=how.length_at),
+        [],
+        how.observer.now,
+    )
     how.drain.add(upstream)
     try:
         with upstream_errors(exchange.lane, how.base_url):
@@ -104,7 +110,7 @@ async def relay_events(
     """Yield the engine's events as they come; a failure after the start ends in an SSE error."""
     exchange.streamed = True
     meter = StreamMeter(exchange.measurement, strip_usage=how.strip_usage,
-                        keep_text=how.keep_text)  # fmt: skip
+                        keep_text=how.keep_text, length_at=how.length_at)  # fmt: skip
     now = how.observer.now
     outcome = Outcome.CLIENT_DISCONNECTED  # unless the loop below gets to its end
     how.drain.add(upstream)

@@ -54,7 +54,9 @@ def test_engine_behind_tls_with_a_private_ca(
     assert tls_engine.url.startswith("https://")
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # how a private CA is trusted
     url = start_router(settings_for(engines, {"chat": {"base_url": tls_engine.url}}))
-    response, received = stream_bytes(url, "/v1/chat/completions", HELLO | {"model": "chat"})
+    response, received = stream_bytes(
+        url, "/v1/chat/completions", HELLO | {"model": "chat", "max_tokens": 500}
+    )
     assert response.status_code == 200
     assert received == b"".join(tls_engine.script.sent)
 
@@ -68,7 +70,9 @@ def test_untrusted_engine_certificate_is_a_clear_error(
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     lanes = {"chat": {"base_url": tls_engine.url, "fallback": [], "retries": 0}}
     url = start_router(settings_for(engines, lanes))
-    response, received = stream_bytes(url, "/v1/chat/completions", HELLO | {"model": "chat"})
+    response, received = stream_bytes(
+        url, "/v1/chat/completions", HELLO | {"model": "chat", "max_tokens": 500}
+    )
     assert response.status_code == 502
     error = json.loads(received)["error"]
     assert error["code"] == "lane_unreachable" and "CERTIFICATE_VERIFY_FAILED" in error["message"]
@@ -99,7 +103,8 @@ def test_engine_under_a_path_prefix(
     server = BackgroundServer(UnderPrefix(sim, "/llm/chat")).start()
     try:
         url = start_router(settings_for(engines, {"chat": {"base_url": server.url + "/llm/chat/"}}))
-        response, received = stream_bytes(url, "/v1/chat/completions?x=1", HELLO)
+        body = HELLO | {"max_tokens": 500}  # it finishes by itself: relayed byte for byte
+        response, received = stream_bytes(url, "/v1/chat/completions?x=1", body)
     finally:
         server.stop()
     assert response.status_code == 200

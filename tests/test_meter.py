@@ -218,3 +218,20 @@ def test_non_streamed_body() -> None:
     measure_body(m, body, now=1.5)
     assert (m.tokens.resolved().prompt, m.completion_tokens, m.ttft) == (50, 32, None)
     assert m.ended == 1.5
+
+
+def test_an_always_stop_engine_that_stopped_at_its_limit_says_length() -> None:
+    at_limit = chunk({}, timings={"prompt_n": 5, "predicted_n": 40, "n_past": 44})
+    at_limit = at_limit.replace(
+        b'"choices":[', b'"choices":[{"finish_reason":"stop","index":0}],"x":['
+    )
+    meter = StreamMeter(Measurement(arrived=0.0), length_at=40)
+    assert b'"finish_reason":"length"' in meter.feed(at_limit, 1.0)
+    under = StreamMeter(Measurement(arrived=0.0), length_at=41)
+    assert under.feed(at_limit, 1.0) == at_limit  # stopped by itself: untouched
+    anthropic = (
+        b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+        b'"usage":{"output_tokens":8},"timings":{"predicted_n":8}}\n\n'
+    )
+    out = StreamMeter(Measurement(arrived=0.0), length_at=8).feed(anthropic, 1.0)
+    assert b'"stop_reason":"max_tokens"' in out

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from conftest import Engine, settings_for
 
+from router.budget import asked_output
 from router.config import Settings
 
 HELLO = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 12}
@@ -66,6 +67,12 @@ def test_stream_is_relayed_byte_for_byte(
         # lanerouter asked vLLM for usage itself; that one extra event must not reach the client.
         assert b'"choices":[],"usage"' in sent[-2]
         sent = sent[:-2] + sent[-1:]
+    plan = engines[lane].script.plans[-1]
+    at_limit = plan.completion_tokens == requested_output(body)
+    if lane == "chat" and at_limit and "stream_options" not in body:
+        # ik_llama.cpp says "stop" at max_tokens too: the one change lanerouter makes (on the
+        # finish event, which carries the counts unless the client asked for a usage event).
+        sent = [s.replace(b'"finish_reason":"stop"', b'"finish_reason":"length"') for s in sent]
     assert received == b"".join(sent)
     assert received.count(b"\n\n") >= 5
     assert response.headers["x-lane"] == lane
@@ -73,6 +80,11 @@ def test_stream_is_relayed_byte_for_byte(
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-accel-buffering"] == "no"
     assert response.headers["content-type"].startswith("text/event-stream")
+
+
+def requested_output(body: dict[str, Any]) -> int | None:
+    asked = asked_output(body)
+    return asked[1] if asked else None
 
 
 def test_tools_stream_carries_tool_call_deltas(router_url: str) -> None:
@@ -340,3 +352,22 @@ def test_cors_is_off_unless_origins_are_listed(
     assert "x-lane" in answered.headers["access-control-expose-headers"]
     other = httpx.post(url + "/v1/chat/completions", json=HELLO, headers={"origin": "http://evil"})
     assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_ik_llama_stopping_at_the_limit_is_reported_as_length(
+    router_url: str, engines: dict[str, Engine], stream: bool
+) -> None:
+    # ik_llama.cpp says "stop" even when max_tokens cut the answer; the client must know.
+    body = {"messages": HELLO["messages"], "max_tokens": 3, "stream": stream}
+    response = post(router_url, "/v1/chat/completions", body)
+    assert response.headers["x-lane"] == "chat"
+    sent = b"".join(engines["chat"].script.sent) if stream else b""
+    if stream:
+        assert b'"finish_reason":"stop"' in sent  # what the engine said
+        assert b'"finish_reason":"length"' in response.content
+        assert b'"finish_reason":"stop"' not in response.content
+    else:
+        assert response.json()["choices"][0]["finish_reason"] == "length"
+    complete = post(router_url, "/v1/chat/completions", HELLO | {"max_tokens": 500})
+    assert complete.json()["choices"][0]["finish_reason"] == "stop"  # it finished by itself
