@@ -18,6 +18,8 @@ from router.sim.plan import (
     DEFAULT_REPLY,
     Dialect,
     Plan,
+    ToolCall,
+    answered_a_tool,
     estimate_tokens,
     max_tokens_of,
     split_pieces,
@@ -41,6 +43,18 @@ class Profile:
 
 # What llama.cpp answers, to /health and to requests alike, while it loads the model.
 LOADING = {"error": {"message": "Loading model", "type": "unavailable_error", "code": 503}}
+
+
+def reply_for(body: dict[str, Any], tool: ToolCall | None) -> str:
+    if tool is not None:
+        return "I'll use a tool for that."
+    if answered_a_tool(body):
+        return "Thanks: the tool's result has what was asked, so that is the answer."
+    return DEFAULT_REPLY
+
+
+# Where the simulated engines call tools, as the real ones do on every endpoint.
+TOOL_PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/responses"})
 
 
 class SimEngine:
@@ -135,8 +149,8 @@ class SimEngine:
         cached = min(common_prefix(prompt, self.last_prompt) // 4, estimate_tokens(prompt) - 1)
         cached = max(cached, 0) if behaviour.cached_tokens is None else behaviour.cached_tokens
         self.last_prompt = prompt
-        tool = tool_call_for(body) if path.endswith("chat/completions") else None
-        reply = behaviour.reply or ("I'll use a tool for that." if tool else DEFAULT_REPLY)
+        tool = tool_call_for(body) if path in TOOL_PATHS else None
+        reply = behaviour.reply or reply_for(body, tool)
         pieces = split_pieces(reply)
         limit = max_tokens_of(body)
         truncated = limit is not None and len(pieces) + (tool is not None) > limit
