@@ -133,3 +133,26 @@ def test_usage_has_the_captured_keys(dialect: Dialect, capture: str) -> None:
     ]
     assert list(simulated) == list(real)
     assert list(simulated["prompt_tokens_details"]) == list(real["prompt_tokens_details"])
+
+
+def without_reasoning(types: list[str], events: list[dict[str, Any]]) -> list[str]:
+    """Event types, less those of reasoning items (the tiny model thinks; the sim does not)."""
+    reasoning = {e["item"]["id"] for e in events if e.get("item", {}).get("type") == "reasoning"}
+    return [t for t, e in zip(types, events, strict=True)
+            if e.get("item_id") not in reasoning and e.get("item", {}).get("id") not in reasoning
+            and "reasoning" not in t]  # fmt: skip
+
+
+def runs(types: list[str]) -> list[str]:
+    """One entry per run of equal types: three deltas in a row are one step of the sequence."""
+    return [t for i, t in enumerate(types) if i == 0 or t != types[i - 1]]
+
+
+def test_responses_stream_follows_vllms_event_sequence() -> None:
+    real = capture_events("vllm/responses_stream.txt")
+    ours = simulate("vllm", "/v1/responses", {"input": "hi", "stream": True})
+    real_types = without_reasoning([e["type"] for e in real], real)
+    our_types = [e["type"] for e in ours]
+    assert runs(our_types) == runs(real_types)
+    assert [e["sequence_number"] for e in ours] == list(range(len(ours)))
+    assert len({e["response"]["id"] for e in ours if "response" in e}) == 1  # one response id
