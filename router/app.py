@@ -20,6 +20,7 @@ from router.drain import Drain
 from router.errors import error_body
 from router.front import Front, internal_error
 from router.lanestate import LaneStates, Prober
+from router.limits import EngineLimits
 from router.proxy import Proxy
 from router.recorder import Recorder
 from router.routing import RouteTable, build_route_table
@@ -54,8 +55,9 @@ def create_app(
     registry.register(states)
     registry.register(QueueDepth(gates))
     dispatcher = Dispatcher(settings.lanes, clients, states, gates, recorder.metrics, clock)
-    proxy = Proxy(settings, table, dispatcher, recorder, drain or Drain())
-    prober = Prober(clients, states, settings.server.probe_interval)
+    limits = EngineLimits(settings.lanes)
+    proxy = Proxy(settings, table, dispatcher, recorder, drain or Drain(), limits)
+    prober = Prober(clients, states, settings.server.probe_interval, limits)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -67,7 +69,7 @@ def create_app(
 
     # The proxied endpoints are served by `Front`; FastAPI serves the rest.
     app = FastAPI(title="lanerouter", lifespan=lifespan, docs_url=None, redoc_url=None)
-    add_info_routes(app, table, states, registry)
+    add_info_routes(app, table, states, registry, limits)
     add_error_handlers(app)
     front = Front(proxy, PROXIED_ENDPOINTS, app)
     origins = settings.server.cors_origins
@@ -75,7 +77,11 @@ def create_app(
 
 
 def add_info_routes(
-    app: FastAPI, table: RouteTable, states: LaneStates, registry: CollectorRegistry
+    app: FastAPI,
+    table: RouteTable,
+    states: LaneStates,
+    registry: CollectorRegistry,
+    limits: EngineLimits,
 ) -> None:
     started = int(time.time())
 
@@ -110,7 +116,13 @@ def add_info_routes(
         body = {
             "status": "ready" if ready else "unavailable",
             "lanes": {
-                name: {"reachable": h.reachable, "state": h.state, "detail": h.detail}
+                name: {
+                    "reachable": h.reachable,
+                    "state": h.state,
+                    "detail": h.detail,
+                    "ctx_size": limits.ctx(name),
+                    "ctx_from": limits.source(name),
+                }
                 for name, h in lanes.items()
             },
         }

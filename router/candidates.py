@@ -15,7 +15,7 @@ prompt (router.budget: the same rule caps the output limit sent upstream); the c
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,16 +44,22 @@ def estimate_prompt_tokens(body: Mapping[str, Any]) -> int:
 
 
 def plan_candidates(
-    route: Route, lanes: Mapping[str, LaneConfig], prompt_tokens: int, min_answer: int
+    route: Route,
+    lanes: Mapping[str, LaneConfig],
+    prompt_tokens: int,
+    min_answer: int,
+    ctx_of: Callable[[str], int] | None = None,
 ) -> list[Candidate]:
+    """`ctx_of`: a lane's context as its engine reports it (router.limits); default: config."""
+    ctx = ctx_of or (lambda lane: lanes[lane].ctx_size)
     chain = list(dict.fromkeys([route.lane, *lanes[route.lane].fallback]))
     fitting = [
         lane
         for lane in chain
-        if answer_room(lanes[lane].engine, lanes[lane].ctx_size, prompt_tokens) >= min_answer
+        if answer_room(lanes[lane].engine, ctx(lane), prompt_tokens) >= min_answer
     ]
     if not fitting:
-        sizes = ", ".join(f"{lane}: {lanes[lane].ctx_size}" for lane in chain)
+        sizes = ", ".join(f"{lane}: {ctx(lane)}" for lane in chain)
         raise ContextTooLong(
             f"the prompt is about {prompt_tokens} tokens: no lane it may use leaves the "
             f"{min_answer} tokens an answer needs ({sizes} tokens of context)"

@@ -12,7 +12,9 @@ from collections.abc import Iterable, Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from router.health import STATES, LaneHealth, LaneState, probe
+from router.errors import RouterError
+from router.health import PROBE_TIMEOUT, STATES, LaneHealth, LaneState, probe
+from router.limits import LIMITS_PATH, EngineLimits, reported_context
 from router.upstream import Upstreams
 
 UNUSABLE: frozenset[LaneState] = frozenset({"down", "loading"})
@@ -49,19 +51,36 @@ class LaneStates(Collector):
 
 
 async def probe_forever(
-    upstreams: Upstreams, states: LaneStates, lane: str, every: float, first: asyncio.Event
-) -> None:
+    upstreams: Upstreams, states: LaneStates, lane: str, every: float, first: asyncio.Event,
+    limits: EngineLimits,
+) -> None:  # fmt: skip
     while True:
-        states.update(lane, await probe(upstreams, lane))
+        health = await probe(upstreams, lane)
+        states.update(lane, health)
+        if health.reachable and not limits.known(lane):
+            await read_limits(upstreams, limits, lane)
         first.set()
         await asyncio.sleep(every)
+
+
+async def read_limits(upstreams: Upstreams, limits: EngineLimits, lane: str) -> None:
+    engine = upstreams.lanes[lane].engine
+    try:
+        answer = await upstreams.get(lane, LIMITS_PATH[engine], PROBE_TIMEOUT)
+    except RouterError:
+        return  # the next probe tries again
+    ctx = reported_context(engine, answer.content) if answer.status_code == 200 else None
+    if ctx is not None:
+        limits.learn(lane, ctx)
 
 
 class Prober:
     """One background probing task per lane, for the app's lifetime."""
 
-    def __init__(self, upstreams: Upstreams, states: LaneStates, every: float) -> None:
-        self.upstreams, self.states, self.every = upstreams, states, every
+    def __init__(
+        self, upstreams: Upstreams, states: LaneStates, every: float, limits: EngineLimits
+    ) -> None:
+        self.upstreams, self.states, self.every, self.limits = upstreams, states, every, limits
         self.tasks: list[asyncio.Task[None]] = []
 
     async def start(self, wait_first: float = 1.0) -> None:
@@ -69,7 +88,9 @@ class Prober:
         firsts = []
         for lane in self.states.health:
             firsts.append(asyncio.Event())
-            task = probe_forever(self.upstreams, self.states, lane, self.every, firsts[-1])
+            task = probe_forever(
+                self.upstreams, self.states, lane, self.every, firsts[-1], self.limits
+            )
             self.tasks.append(asyncio.create_task(task, name=f"probe-{lane}"))
         waits = [asyncio.create_task(first.wait()) for first in firsts]
         _, pending = await asyncio.wait(waits, timeout=wait_first)

@@ -68,13 +68,15 @@ def lane_body(
     body: Mapping[str, Any],
     apply_defaults: bool,
     prompt_estimate: int,
+    ctx_size: int | None = None,
 ) -> tuple[bytes, Cap | None]:
     """Everything `upstream_body` needs to know about this lane and request, decided here; and
-    the output cap it applied, if any."""
+    the output cap it applied, if any. `ctx_size`: the engine's own figure, when known."""
     ask_usage = needs_usage_request(lane.engine, path, body)
     assembled = streams_for_assembly(lane.engine, path, body)
     needs_one = needs_output_limit(lane.engine, path)
-    cap = output_cap(lane.engine, body, lane.ctx_size, prompt_estimate, needs_one)
+    ctx = ctx_size or lane.ctx_size
+    cap = output_cap(lane.engine, body, ctx, prompt_estimate, needs_one)
     return upstream_body(body, lane, apply_defaults, ask_usage, assembled, cap), cap
 
 

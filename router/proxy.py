@@ -20,6 +20,7 @@ from router.eventstream import EventStreamResponse
 from router.exchange import Exchange, Outcome, outcome_for_status, request_id
 from router.incoming import Incoming, watch
 from router.intent import classify
+from router.limits import EngineLimits
 from router.meter import Measurement
 from router.payload import lane_body, needs_usage_request, streams_for_assembly
 from router.queued import wait_then_relay
@@ -46,9 +47,11 @@ class Proxy:
         dispatcher: Dispatcher,
         recorder: Recorder,
         drain: Drain,
+        limits: EngineLimits | None = None,
     ) -> None:
         self.settings, self.table = settings, table
         self.dispatcher, self.recorder, self.drain = dispatcher, recorder, drain
+        self.limits = limits or EngineLimits(settings.lanes)
 
     async def handle(self, request: Incoming, path: str, apply_defaults: bool) -> Response:
         rid = request_id(request.header("x-request-id"))
@@ -84,7 +87,7 @@ class Proxy:
         lanes = self.settings.lanes
         prompt_estimate = estimate_prompt_tokens(body)
         min_answer = self.settings.routing.min_answer_tokens
-        candidates = plan_candidates(route, lanes, prompt_estimate, min_answer)
+        candidates = plan_candidates(route, lanes, prompt_estimate, min_answer, self.limits.ctx)
         exchange.lane, exchange.reason = candidates[0].lane, candidates[0].reason
         exchange.conversation = fingerprints(body)
         if self.recorder.keep_text:
@@ -95,7 +98,8 @@ class Proxy:
         target = f"{path}?{query}" if query else path
 
         def build(lane: str) -> Outgoing:
-            content, cap = lane_body(lanes[lane], path, body, apply_defaults, prompt_estimate)
+            ctx = self.limits.ctx(lane)
+            content, cap = lane_body(lanes[lane], path, body, apply_defaults, prompt_estimate, ctx)
             # The lane built last is the one that answers (or the last one tried).
             exchange.capped = f"{cap.asked}->{cap.tokens}" if cap and cap.asked else None
             asked = asked_output(body)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 from conftest import Engine, settings_for
+from helpers import wait_for
 
 from router.config import Settings
 from router.health import state_from_health
+from router.serving import BackgroundServer
+from router.sim.engine import Profile, SimEngine
 
 # Bodies as the real engines send them (tests/captures/*/get_health*.txt).
 HEALTH_ROWS = [
@@ -77,3 +81,28 @@ def test_readyz_is_503_when_no_lane_can_serve(
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert httpx.get(url + "/healthz").json() == {"status": "ok"}
+
+
+def test_the_engines_own_context_wins_over_the_config(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    # The config says 32K for tools; the engine (vLLM's /v1/models) says 8K per request.
+    small = SimEngine(Profile("vllm", "qwen3-coder-next-nvfp4", 80, 2500, 8192), speed=1000.0)
+    server = BackgroundServer(small, log_level="critical").start()
+    try:
+        url = start_router(settings_for(engines, {"tools": {"base_url": server.url}},
+                                        probe_interval=0.05))  # fmt: skip
+        wait_for(lambda: lane_info(url, "tools")["ctx_from"] == "engine", "limits read")
+        assert lane_info(url, "tools")["ctx_size"] == 8192
+        wait_for(lambda: lane_info(url, "chat")["ctx_from"] == "engine", "chat's limits read")
+        assert lane_info(url, "chat")["ctx_size"] == 65536  # agrees with the config
+        tool = {"type": "function", "function": {"name": "f", "parameters": {}}}
+        body = {"messages": [{"role": "user", "content": "x " * 20_000}], "tools": [tool]}
+        moved = httpx.post(url + "/v1/chat/completions", json=body, timeout=30)
+        assert (moved.headers["x-lane"], moved.headers["x-route-reason"]) == ("chat", "context")
+    finally:
+        server.stop()
+
+
+def lane_info(url: str, lane: str) -> dict[str, Any]:
+    return dict(httpx.get(url + "/readyz").json()["lanes"][lane])

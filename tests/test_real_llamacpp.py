@@ -232,6 +232,13 @@ def test_two_slots_serve_two_streams_at_once(
 ) -> None:
     with llama_server(free_port(), parallel=2) as engine_url:
         routed = route_to(engines, engine_url, start_router, tmp_path, max_concurrency=2)
+        # -c 4096 over two slots: llama-server's /props says 2048 per slot, and that is used.
+
+        def audit() -> dict[str, Any]:
+            return dict(httpx.get(routed.url + "/readyz").json()["lanes"]["audit"])
+
+        wait_for(lambda: audit()["ctx_from"] == "engine", "the engine's limits are read")
+        assert audit()["ctx_size"] == 2048
         long = UNSTOPPABLE | {"stream": True}
         with httpx.stream("POST", routed.url + "/v1/chat/completions", json=long) as first:
             next(first.iter_raw())

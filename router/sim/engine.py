@@ -94,8 +94,13 @@ class SimEngine:
         elif path == "/health":
             await send_health(send, self.profile.dialect)
         elif path in ("/v1/models", "/models"):
-            data = [{"id": self.profile.model, "object": "model", "owned_by": "sim"}]
-            await send_json(send, 200, {"object": "list", "data": data})
+            model: dict[str, Any] = {"id": self.profile.model, "object": "model", "owned_by": "sim"}
+            if self.profile.dialect == "vllm":
+                model["max_model_len"] = self.profile.ctx_size
+            await send_json(send, 200, {"object": "list", "data": [model]})
+        elif path == "/props" and self.profile.dialect != "vllm":
+            props = {"default_generation_settings": {"n_ctx": self.profile.ctx_size}}
+            await send_json(send, 200, props | {"total_slots": 1})
         else:
             await send_json(send, 404, error("File Not Found", "not_found_error", 404))
 
