@@ -17,6 +17,7 @@ from test_cli import ROOT, lanerouter, wait_ready
 
 CLIENTS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lanerouter-clients"
 CLAUDE = CLIENTS / "node_modules" / ".bin" / "claude"
+CODEX = CLIENTS / "node_modules" / ".bin" / "codex"
 AFTER_TOOL = "Thanks: the tool's result has what was asked, so that is the answer."
 
 
@@ -70,3 +71,26 @@ def test_claude_code_runs_a_tool_round_trip_and_ends(demo: Demo, tmp_path: Path)
     agent_turns = [r for r in served if (r["lane"], r["reason"]) == ("tools", "tools")]
     assert len(agent_turns) >= 2
     assert all(r["lane"] == "chat" for r in served if r not in agent_turns)
+
+
+@pytest.mark.skipif(
+    not CODEX.exists(), reason="Codex CLI not installed: scripts/install-clients.sh"
+)
+def test_codex_cli_runs_a_tool_round_trip_and_ends(demo: Demo, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".codex").mkdir(parents=True)
+    # Codex has no header setting: the lane is chosen by the model name.
+    (home / ".codex" / "config.toml").write_text(
+        'model = "tools"\nmodel_provider = "lanerouter"\n\n[model_providers.lanerouter]\n'
+        f'name = "lanerouter"\nbase_url = "{demo.url}/v1"\nenv_key = "LANEROUTER_KEY"\n'
+        'wire_api = "responses"\n'
+    )
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "CODEX_HOME": str(home / ".codex"),
+           "LANEROUTER_KEY": "dummy"}  # fmt: skip
+    ran = subprocess.run([str(CODEX), "exec", "--skip-git-repo-check", "say hi"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    assert AFTER_TOOL in ran.stdout
+    served = [r for r in demo.requests() if r["endpoint"] == "responses"]
+    assert len(served) >= 2 and all(r["status"] == 200 for r in served)
+    assert {(r["lane"], r["reason"]) for r in served} == {("tools", "model")}
