@@ -4,9 +4,10 @@
 #   @anthropic-ai/claude-code  Claude Code (`claude -p`), through /v1/messages
 #   @openai/codex              Codex CLI (`codex exec`; the npm package ships its binary),
 #                              through /v1/responses
+#   opencode-ai                opencode (`opencode run`; ships its binary), /v1/chat/completions
 set -euo pipefail
 CLIENTS=${LANEROUTER_CLIENTS:-${XDG_CACHE_HOME:-$HOME/.cache}/lanerouter-clients}
-PACKAGES=("@anthropic-ai/claude-code@2.1.332" "@openai/codex@0.171.0")
+PACKAGES=("@anthropic-ai/claude-code@2.1.332" "@openai/codex@0.171.0" "opencode-ai@1.18.33")
 command -v npm >/dev/null || { echo "install-clients: npm not found: the client tests will skip" >&2; exit 0; }
 mkdir -p "$CLIENTS"
 for package in "${PACKAGES[@]}"; do

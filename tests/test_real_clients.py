@@ -18,6 +18,7 @@ from test_cli import ROOT, lanerouter, wait_ready
 CLIENTS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lanerouter-clients"
 CLAUDE = CLIENTS / "node_modules" / ".bin" / "claude"
 CODEX = CLIENTS / "node_modules" / ".bin" / "codex"
+OPENCODE = CLIENTS / "node_modules" / ".bin" / "opencode"
 AFTER_TOOL = "Thanks: the tool's result has what was asked, so that is the answer."
 
 
@@ -94,3 +95,35 @@ def test_codex_cli_runs_a_tool_round_trip_and_ends(demo: Demo, tmp_path: Path) -
     served = [r for r in demo.requests() if r["endpoint"] == "responses"]
     assert len(served) >= 2 and all(r["status"] == 200 for r in served)
     assert {(r["lane"], r["reason"]) for r in served} == {("tools", "model")}
+
+
+def opencode_config(url: str) -> dict[str, object]:
+    provider = {
+        "npm": "@ai-sdk/openai-compatible",
+        "name": "lanerouter",
+        "options": {"baseURL": url + "/v1", "apiKey": "none"},
+        "models": {"auto": {"name": "lanerouter (auto)"}},
+    }
+    return {"provider": {"lanerouter": provider}, "model": "lanerouter/auto"}
+
+
+@pytest.mark.skipif(
+    not OPENCODE.exists(), reason="opencode not installed: scripts/install-clients.sh"
+)
+def test_opencode_reaches_the_tools_lane_and_ends(demo: Demo, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    (work / "opencode.json").write_text(json.dumps(opencode_config(demo.url)))
+    env = {"PATH": os.environ["PATH"], "HOME": str(home)}
+    ran = subprocess.run([str(OPENCODE), "run", "say hi"], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    assert AFTER_TOOL in ran.stdout
+    served = [r for r in demo.requests() if r["endpoint"] == "chat"]
+    assert all(r["status"] == 200 for r in served)
+    # opencode sends max_tokens 32000 with its tools: still the tools lane, not "context".
+    agent_turns = [r for r in served if (r["lane"], r["reason"]) == ("tools", "tools")]
+    assert len(agent_turns) >= 2
+    assert all((r["lane"], r["reason"]) == ("chat", "side-task") for r in served
+               if r not in agent_turns)  # its title request  # fmt: skip
