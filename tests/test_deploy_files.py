@@ -214,7 +214,8 @@ def test_editor_snippets_in_the_readme_parse_and_name_real_lanes(router_url: str
     provider = zed["openai_compatible"]["lanerouter"]
     assert provider["api_url"] == base
     assert {m["name"] for m in provider["available_models"]} <= models
-    claude = readme_block_after("**Claude-Code-style agents**", "bash")
-    assert (
-        "ANTHROPIC_BASE_URL=http://127.0.0.1:8080 " in claude and "ANTHROPIC_MODEL=tools" in claude
-    )
+    claude = readme_block_after("**Claude Code**", "bash")
+    assert "ANTHROPIC_BASE_URL=http://127.0.0.1:8080 " in claude
+    codex = tomllib.loads(readme_block_after("**Codex CLI**", "toml"))
+    assert codex["model"] in models
+    assert codex["model_providers"][codex["model_provider"]]["base_url"] == base
