@@ -31,6 +31,17 @@ class Cap:
     asked: int | None  # what the client asked for (None: nothing)
     tokens: int
 
+    @property
+    def note(self) -> str | None:
+        """ "asked->sent" when a client's ceiling was lowered (X-Max-Tokens-Capped)."""
+        return f"{self.asked}->{self.tokens}" if self.asked is not None else None
+
+
+def sent_limit(cap: Cap | None, body: Mapping[str, Any]) -> int | None:
+    """The output limit the engine got: the cap, else the client's own, else none."""
+    asked = asked_output(body)
+    return cap.tokens if cap else (asked[1] if asked else None)
+
 
 def answer_room(engine: EngineKind, ctx_size: int, prompt_estimate: int) -> int:
     margin = prompt_estimate // 2 if engine in SILENT_TRUNCATION else 0

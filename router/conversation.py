@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from router.humantext import human_text, is_agent_turn
 from router.judge import CLAIMS, Turn
+from router.memo import Memo
 from router.signals import Hit, Matcher
 from router.vocabulary import FIM_MARKERS
 
@@ -26,7 +26,6 @@ SIDE_TASK_HEAD = 300  # a side task says so at the start of its request
 FIM_WINDOW = 2000
 SENTENCE_END = re.compile(r"[.!?。！？\n]+")
 CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-T = TypeVar("T")
 # What an audit delivers: writing one of these is asking for an audit.
 DELIVERABLES = (
     "review", "audit", "threat model", "security assessment", "pentest report", "revisión",
@@ -78,26 +77,6 @@ def read_system(text: str, matcher: Matcher, policy: Matcher) -> SystemPrompt:
             role += [hit for hit in sentence if hit.signal == "role"]
     side_task = any(h.signal == "side_task" and h.at < SIDE_TASK_HEAD for h in hits)
     return SystemPrompt(tuple(role), side_task)
-
-
-class Memo(Generic[T]):
-    """Texts already read: an agent sends the same system prompt and the conversation's earlier
-    turns with every request, and reading them again would cost more than the decision."""
-
-    def __init__(self, read: Callable[[str], T], size: int = 4096) -> None:
-        self.read_text, self.size = read, size
-        # Keyed by length and hash, not by the text: a turn may be 48K characters, and Python's
-        # string hash is keyed per process, so nobody can make two texts collide on purpose.
-        self.seen: dict[tuple[int, int], T] = {}
-
-    def read(self, text: str) -> T:
-        key = (len(text), hash(text))
-        if key in self.seen:
-            return self.seen[key]
-        if len(self.seen) >= self.size:
-            del self.seen[next(iter(self.seen))]  # the oldest
-        self.seen[key] = found = self.read_text(text)
-        return found
 
 
 def read_turn(raw: str, matcher: Matcher) -> Turn | None:

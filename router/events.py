@@ -75,10 +75,6 @@ def tool_calls_verdict(block: bytes, verdict: bool | None) -> bool | None:
     return verdict
 
 
-def mentions_tokens(block: bytes) -> bool:
-    return b'"usage"' in block or b'"timings"' in block
-
-
 @dataclass(frozen=True, slots=True)
 class Facts:
     content: bool

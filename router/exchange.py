@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from router.budget import Cap
 from router.meter import Measurement
 
 
@@ -57,8 +58,7 @@ class Exchange:
     status: int = 0
     outcome: Outcome = Outcome.OK
     streamed: bool = False
-    capped: str | None = None  # "asked->sent" when the client's max_tokens was over the room
-    output_limit: int | None = None  # the max_tokens (or equivalent) sent to the engine
+    cap: Cap | None = None  # the output limit lanerouter set on the body sent upstream
     reprocessed: bool = False  # a continued conversation that got no prompt-cache reuse
     prompt_text: str | None = None  # only kept when the request log asks for text
     completion_text: str | None = None

@@ -87,8 +87,9 @@ async def watch(incoming: Incoming, work: Awaitable[T]) -> T:
     return task.result()
 
 
-# Content-Encoding -> zlib's window bits: gzip framing, zlib framing ("deflate" as sent).
-WBITS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
+# Content-Encoding -> the zlib window bits to try: gzip framing; zlib framing, then raw
+# deflate (which some clients send as "deflate").
+WBITS = {"gzip": (31,), "x-gzip": (31,), "deflate": (15, -15)}
 
 
 def decoded(raw: bytes, encoding: str | None, limit: int) -> bytes:
@@ -101,23 +102,12 @@ def decoded(raw: bytes, encoding: str | None, limit: int) -> bytes:
         raise UnsupportedEncoding(
             f"Content-Encoding {encoding!r} is not supported; send gzip, deflate or none"
         )
-    inflater = zlib.decompressobj(WBITS[name])
-    try:
-        body = inflater.decompress(raw, limit + 1)
-    except zlib.error:
-        if name != "deflate":
-            raise BadRequest(f"request body is not valid {name}", code="invalid_body") from None
-        return decoded_raw_deflate(raw, limit)  # some clients send deflate without zlib framing
-    if len(body) > limit:
-        raise too_large(limit)
-    return body
-
-
-def decoded_raw_deflate(raw: bytes, limit: int) -> bytes:
-    try:
-        body = zlib.decompressobj(-15).decompress(raw, limit + 1)
-    except zlib.error:
-        raise BadRequest("request body is not valid deflate", code="invalid_body") from None
-    if len(body) > limit:
-        raise too_large(limit)
-    return body
+    for wbits in WBITS[name]:
+        try:
+            body = zlib.decompressobj(wbits).decompress(raw, limit + 1)
+        except zlib.error:
+            continue
+        if len(body) > limit:
+            raise too_large(limit)
+        return body
+    raise BadRequest(f"request body is not valid {name}", code="invalid_body")

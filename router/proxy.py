@@ -10,8 +10,8 @@ from typing import Any
 from starlette.responses import Response
 
 from router.attempts import Outgoing
-from router.budget import asked_output
-from router.candidates import estimate_prompt_tokens, plan_candidates
+from router.budget import sent_limit
+from router.candidates import Candidate, estimate_prompt_tokens, plan_candidates
 from router.config import LaneConfig, Settings
 from router.dispatch import Dispatcher, Opened, QueueSpot
 from router.drain import Drain
@@ -81,30 +81,16 @@ class Proxy:
     ) -> Response:
         body = await request.json_object(self.settings.server.max_body_bytes)
         exchange.streamed = body.get("stream") is True  # also for a request refused from here on
-        intent = classify(body)
-        route = choose_lane(self.table, intent, request.header("x-lane"))
-        exchange.lane, exchange.reason = route.lane, route.reason  # for errors from here on
-        lanes = self.settings.lanes
-        prompt_estimate = estimate_prompt_tokens(body)
-        min_answer = self.settings.routing.min_answer_tokens
-        candidates = plan_candidates(route, lanes, prompt_estimate, min_answer, self.limits.ctx)
-        exchange.lane, exchange.reason = candidates[0].lane, candidates[0].reason
-        exchange.conversation = fingerprints(body)
-        if self.recorder.keep_text:
-            exchange.prompt_text = intent.last_user_text
-        headers = request.headers
-
-        path, query = exchange.endpoint, request.query
-        target = f"{path}?{query}" if query else path
+        candidates, prompt_estimate = self.plan(request, exchange, body)
+        query = request.query
+        target = f"{exchange.endpoint}?{query}" if query else exchange.endpoint
 
         def build(lane: str) -> Outgoing:
-            ctx = self.limits.ctx(lane)
-            content, cap = lane_body(lanes[lane], path, body, apply_defaults, prompt_estimate, ctx)
-            # The lane built last is the one that answers (or the last one tried).
-            exchange.capped = f"{cap.asked}->{cap.tokens}" if cap and cap.asked else None
-            asked = asked_output(body)
-            exchange.output_limit = cap.tokens if cap else (asked[1] if asked else None)
-            return Outgoing(target, headers, content, exchange.request_id)
+            lane_config, ctx = self.settings.lanes[lane], self.limits.ctx(lane)
+            content, exchange.cap = lane_body(
+                lane_config, exchange.endpoint, body, apply_defaults, prompt_estimate, ctx
+            )  # the lane built last is the one that answers (or the last one tried)
+            return Outgoing(target, request.headers, content, exchange.request_id)
 
         spot = QueueSpot()
         dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, build, spot))
@@ -114,6 +100,23 @@ class Proxy:
             return self.queued_stream(dispatching, exchange, body)
         opened, waited = await watch(request, dispatching)
         return await self.relay_opened(request, opened, waited, exchange, body)
+
+    def plan(
+        self, request: Incoming, exchange: Exchange, body: dict[str, Any]
+    ) -> tuple[list[Candidate], int]:
+        """Route, then the lanes that may answer in order; and the prompt's estimated size."""
+        intent = classify(body)
+        route = choose_lane(self.table, intent, request.header("x-lane"))
+        exchange.lane, exchange.reason = route.lane, route.reason  # for errors from here on
+        estimate = estimate_prompt_tokens(body)
+        min_answer = self.settings.routing.min_answer_tokens
+        lanes = self.settings.lanes
+        candidates = plan_candidates(route, lanes, estimate, min_answer, self.limits.ctx)
+        exchange.lane, exchange.reason = candidates[0].lane, candidates[0].reason
+        exchange.conversation = fingerprints(body)
+        if self.recorder.keep_text:
+            exchange.prompt_text = intent.last_user_text
+        return candidates, estimate
 
     async def queued_long(
         self, request: Incoming, dispatching: asyncio.Future[Any], spot: QueueSpot
@@ -164,7 +167,7 @@ class Proxy:
             keep_text=self.recorder.keep_text,
             assembled=streams_for_assembly(lane.engine, exchange.endpoint, body),
             # ik_llama.cpp always says "stop", even when it stopped at the limit it was sent.
-            length_at=exchange.output_limit if lane.engine == "ik_llamacpp" else None,
+            length_at=sent_limit(exchange.cap, body) if lane.engine == "ik_llamacpp" else None,
         )
 
     def take(self, opened: Opened, waited: float, exchange: Exchange) -> None:

@@ -28,8 +28,9 @@ def exchange_headers(exchange: Exchange) -> dict[str, str]:
         "x-route-reason": exchange.reason,
         "x-request-id": exchange.request_id,
     }
-    if exchange.capped:
-        headers["x-max-tokens-capped"] = exchange.capped
+    note = exchange.cap.note if exchange.cap else None
+    if note:
+        headers["x-max-tokens-capped"] = note
     return headers
 
 

@@ -36,7 +36,7 @@ def log_record(exchange: Exchange, include_text: bool) -> dict[str, Any]:
         "total_ms": None if m.ended is None else round((m.ended - m.arrived) * 1000, 1),
         "queue_ms": round(m.queue_wait * 1000, 1),
         "reprocessed": exchange.reprocessed,
-        "max_tokens_capped": exchange.capped,
+        "max_tokens_capped": exchange.cap.note if exchange.cap else None,
     }
     if include_text:
         record |= {"prompt": exchange.prompt_text, "completion": exchange.completion_text}

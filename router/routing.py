@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from router.config import RuleConfig, Settings
 from router.conversation import (
     SYSTEM_HEAD,
-    Memo,
     SystemPrompt,
     human_turns,
     is_fill_in_the_middle,
@@ -35,6 +34,7 @@ from router.errors import UnknownLane
 from router.intent import Intent
 from router.intentconfig import IntentConfig, terms
 from router.judge import Turn, Verdict, judge
+from router.memo import Memo
 from router.signals import Matcher, compile_matcher
 
 AUTO = "auto"

@@ -132,7 +132,7 @@ def test_words_that_look_alike_do_not_decide(text: str, lane: str) -> None:
 
 
 def test_the_memo_of_texts_read_is_bounded_and_changes_no_answer() -> None:
-    from router.conversation import Memo
+    from router.memo import Memo
 
     reads: list[str] = []
     memo: Memo[int] = Memo(lambda text: reads.append(text) or len(text), size=3)
