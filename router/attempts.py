@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
@@ -13,8 +14,9 @@ from tenacity import wait_random_exponential as jittered
 
 from router.answer import Answer
 from router.config import LaneConfig
-from router.errors import EngineAnswer, LaneUnreachable, RouterError
+from router.errors import EngineAnswer, LaneUnreachable, PromptRefused, RouterError
 from router.lanestate import LaneStates
+from router.refusal import context_refusal
 from router.upstream import Upstreams
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -29,13 +31,18 @@ class Outgoing(NamedTuple):
     request_id: str
 
 
-Build = Callable[[str], Outgoing]
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a lane did not answer: `cause` is the metric label, `error` what the client gets."""
+
+    cause: str
+    error: RouterError
 
 
 class Retryable(Exception):
-    def __init__(self, cause: str, error: RouterError) -> None:
-        super().__init__(cause)
-        self.cause, self.error = cause, error
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.cause)
+        self.failure = failure
 
 
 class DispatchEvents(Protocol):
@@ -60,22 +67,14 @@ class LaneAttempts:
         self.lanes, self.upstreams, self.states = lanes, upstreams, states
         self.events, self.sleep = events, sleep
 
-    async def run(self, lane: str, build: Build) -> Answer:
-        try:
-            return await self.once(lane, build)
-        except Retryable as failed:
-            if self.lanes[lane].retries == 0:
-                raise
-            return await self.retry(lane, build, failed)
-
-    async def retry(self, lane: str, build: Build, failed: Retryable) -> Answer:
-        """tenacity takes over after a failed first attempt (most requests never get here, and
-        building its machinery costs more than the rest of the dispatch)."""
+    async def run(self, lane: str, outgoing: Outgoing) -> Answer:
+        """The engine's answer, after up to the lane's `retries` more tries; else Retryable."""
         config = self.lanes[lane]
 
         def count_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
-            self.events.retried(lane, error.cause if isinstance(error, Retryable) else "other")
+            cause = error.failure.cause if isinstance(error, Retryable) else "other"
+            self.events.retried(lane, cause)
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(config.retries + 1),
@@ -85,30 +84,25 @@ class LaneAttempts:
             reraise=True,
             sleep=self.sleep,
         )
-        first: Retryable | None = failed
-        async for attempt in retrying:
-            with attempt:
-                if first is not None:  # replayed, so tenacity counts it and backs off
-                    replay, first = first, None
-                    raise replay
-                return await self.once(lane, build)
-        raise AssertionError("unreachable: tenacity reraises")
+        return await retrying(self.once, lane, outgoing)
 
-    async def once(self, lane: str, build: Build) -> Answer:
-        outgoing = build(lane)
+    async def once(self, lane: str, outgoing: Outgoing) -> Answer:
         try:
             response = await self.upstreams.open(lane, *outgoing)
         except LaneUnreachable as exc:
             self.states.mark(lane, "down", exc.detail)
-            raise Retryable("connect", exc) from exc
+            raise Retryable(Failure("connect", exc)) from exc
         except RouterError as exc:  # timeout before the first byte, or a dropped connection
-            raise Retryable(exc.code, exc) from exc
-        if response.status_code in RETRY_STATUSES or self.broken(lane, response.status_code):
+            raise Retryable(Failure(exc.code, exc)) from exc
+        status = response.status_code
+        if status in RETRY_STATUSES or status == 400 or self.broken(lane, status):
             body = await response.aread()  # and closes it
-            self.note_failure(lane, response.status_code, body)
-            answer = EngineAnswer(response.status_code, body, response.headers.get("content-type"))
-            if response.status_code in RETRY_STATUSES:
-                raise Retryable(f"status_{response.status_code}", answer)
+            answer = EngineAnswer(status, body, response.headers.get("content-type"))
+            if (count := context_refusal(status, body)) is not None:
+                raise PromptRefused(count, answer)
+            self.note_failure(lane, status, body)
+            if status in RETRY_STATUSES:
+                raise Retryable(Failure(f"status_{status}", answer))
             raise answer
         return response
 

@@ -9,7 +9,8 @@ least `min_answer` tokens; a larger ceiling than the room is capped to the room.
 The prompt size is an estimate (router.candidates): characters / 4. How far to trust it depends
 on the engine: vLLM and llama.cpp refuse a prompt that does not fit with an error that names the
 real count, so the estimate is taken as it is; ik_llama.cpp truncates silently, so its room
-leaves half the estimate again as margin.
+leaves half the estimate again as margin. Once an engine has refused the prompt and said how
+many tokens it has (router.refusal), that count is used as it is: `counted`.
 """
 
 from __future__ import annotations
@@ -43,9 +44,13 @@ def sent_limit(cap: Cap | None, body: Mapping[str, Any]) -> int | None:
     return cap.tokens if cap else (asked[1] if asked else None)
 
 
-def answer_room(engine: EngineKind, ctx_size: int, prompt_estimate: int) -> int:
-    margin = prompt_estimate // 2 if engine in SILENT_TRUNCATION else 0
-    return ctx_size - prompt_estimate - margin - TEMPLATE_TOKENS
+def answer_room(
+    engine: EngineKind, ctx_size: int, prompt_tokens: int, counted: bool = False
+) -> int:
+    if counted:  # the engine's own count, chat template included
+        return ctx_size - prompt_tokens
+    margin = prompt_tokens // 2 if engine in SILENT_TRUNCATION else 0
+    return ctx_size - prompt_tokens - margin - TEMPLATE_TOKENS
 
 
 def asked_output(body: Mapping[str, Any]) -> tuple[str, int] | None:
@@ -57,12 +62,12 @@ def asked_output(body: Mapping[str, Any]) -> tuple[str, int] | None:
 
 
 def output_cap(
-    engine: EngineKind, body: Mapping[str, Any], ctx_size: int, prompt_estimate: int,
-    needs_one: bool,
+    engine: EngineKind, body: Mapping[str, Any], ctx_size: int, prompt_tokens: int,
+    needs_one: bool, counted: bool = False,
 ) -> Cap | None:  # fmt: skip
     """The output limit to send, when it differs from the client's: a ceiling above the room,
     or (`needs_one`: an engine that must have one) the room when the client set none."""
-    room = max(1, answer_room(engine, ctx_size, prompt_estimate))
+    room = max(1, answer_room(engine, ctx_size, prompt_tokens, counted))
     asked = asked_output(body)
     if asked is not None:
         key, value = asked

@@ -21,15 +21,11 @@ from typing import Any
 
 from router.budget import answer_room
 from router.config import LaneConfig
-from router.errors import BadRequest
+from router.errors import ContextTooLong
 from router.routing import Route
 
 PROMPT_FIELDS = ("system", "instructions", "messages", "prompt", "input", "tools", "functions")
 CHARS_PER_TOKEN = 4
-
-
-class ContextTooLong(BadRequest):
-    code = "context_length_exceeded"
 
 
 @dataclass(frozen=True, slots=True)

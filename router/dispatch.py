@@ -11,15 +11,34 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from router.admission import LaneGate, Rejected
 from router.answer import Answer
-from router.attempts import Build, DispatchEvents, LaneAttempts, Retryable
+from router.attempts import DispatchEvents, Failure, LaneAttempts, Outgoing, Retryable
+from router.budget import Cap
 from router.candidates import Candidate
 from router.config import LaneConfig
-from router.errors import LaneUnavailable, LaneUnreachable, RouterError
+from router.errors import (
+    ContextTooLong,
+    LaneUnavailable,
+    LaneUnreachable,
+    PromptRefused,
+    RouterError,
+)
 from router.lanestate import LaneStates
+from router.refusal import PromptCount
 from router.upstream import Upstreams
+
+
+class Bodies(Protocol):
+    """What each lane is sent (router.bodies builds it)."""
+
+    cap: Cap | None  # the output cap in the body built last
+
+    def outgoing(self, lane: str) -> Outgoing: ...  # ContextTooLong: it does not fit there
+
+    def counted(self, lane: str, count: PromptCount) -> None: ...
 
 
 @dataclass(slots=True)
@@ -28,12 +47,9 @@ class QueueSpot:
     seconds: float = 0.0  # time spent waiting in lane queues so far
 
 
-Failure = tuple[str, RouterError]  # the cause (a metric label) and the error for the client
-
-
 class LaneFailed(Exception):
     def __init__(self, failure: Failure) -> None:
-        super().__init__(failure[0])
+        super().__init__(failure.cause)
         self.failure = failure
 
 
@@ -43,6 +59,7 @@ class Opened:
     reason: str
     response: Answer
     gate: LaneGate
+    cap: Cap | None  # the output cap the answering lane was sent, if any
 
 
 class Dispatcher:
@@ -61,7 +78,7 @@ class Dispatcher:
         self.attempts = LaneAttempts(lanes, upstreams, states, events, sleep)
 
     async def open(
-        self, candidates: Sequence[Candidate], build: Build, queue: QueueSpot | None = None
+        self, candidates: Sequence[Candidate], bodies: Bodies, queue: QueueSpot | None = None
     ) -> tuple[Opened, float]:
         """The first lane that answers, and the seconds spent waiting in lane queues.
 
@@ -71,36 +88,55 @@ class Dispatcher:
         failure: Failure | None = None
         for index, candidate in enumerate(candidates):
             if failure is not None:
-                self.events.failed_over(candidates[index - 1].lane, candidate.lane, failure[0])
+                self.events.failed_over(candidates[index - 1].lane, candidate.lane, failure.cause)
             try:
-                return await self.try_lane(candidate, build, spot), spot.seconds
+                return await self.try_lane(candidate, bodies, spot), spot.seconds
             except LaneFailed as failed:
                 failure = failed.failure
         assert failure is not None
-        raise failure[1]
+        raise failure.error
 
-    async def try_lane(self, candidate: Candidate, build: Build, spot: QueueSpot) -> Opened:
+    async def try_lane(self, candidate: Candidate, bodies: Bodies, spot: QueueSpot) -> Opened:
         """Open the request on one lane, or raise LaneFailed saying why not."""
         lane, gate = candidate.lane, self.gates[candidate.lane]
         if not self.states.usable(lane):
-            raise LaneFailed((self.states.state(lane), self.unusable(lane)))
+            raise LaneFailed(Failure(self.states.state(lane), self.unusable(lane)))
+        outgoing = self.outgoing(bodies, lane)
         await self.enter(gate, spot)
         try:
-            response = await self.attempts.run(lane, build)
-        except Retryable as exc:
-            gate.leave()
-            raise LaneFailed((exc.cause, exc.error)) from None
+            response = await self.send(lane, outgoing, bodies)
         except BaseException:
             gate.leave()
             raise
-        return Opened(lane, candidate.reason, response, gate)
+        return Opened(lane, candidate.reason, response, gate, bodies.cap)
+
+    async def send(self, lane: str, outgoing: Outgoing, bodies: Bodies) -> Answer:
+        try:
+            try:
+                return await self.attempts.run(lane, outgoing)
+            except PromptRefused as refused:
+                # The engine counted the prompt: once more, with the cap its numbers give.
+                bodies.counted(lane, refused.count)
+                self.events.retried(lane, "context")
+                return await self.attempts.run(lane, self.outgoing(bodies, lane))
+        except Retryable as exc:
+            raise LaneFailed(exc.failure) from None
+        except ContextTooLong as exc:
+            raise LaneFailed(Failure("context", exc)) from None
+
+    @staticmethod
+    def outgoing(bodies: Bodies, lane: str) -> Outgoing:
+        try:
+            return bodies.outgoing(lane)
+        except ContextTooLong as exc:
+            raise LaneFailed(Failure("context", exc)) from None
 
     async def enter(self, gate: LaneGate, spot: QueueSpot) -> None:
         started, spot.lane = self.clock(), gate.lane
         try:
             await gate.enter()
         except Rejected as exc:
-            raise LaneFailed((exc.code, exc)) from None
+            raise LaneFailed(Failure(exc.code, exc)) from None
         finally:
             spot.lane = None
             spot.seconds += self.clock() - started

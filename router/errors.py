@@ -2,8 +2,11 @@
 
 RouterError                 status  type                   code
 ├── BadRequest              400     invalid_request_error  (given)
-│   └── UnknownLane         400     invalid_request_error  unknown_lane
+│   ├── UnknownLane         400     invalid_request_error  unknown_lane
+│   └── ContextTooLong      400     invalid_request_error  context_length_exceeded
+│       └── PromptRefused   (an engine refused it, and counted the prompt)
 ├── PayloadTooLarge         413     invalid_request_error  payload_too_large
+├── UnsupportedEncoding     415     invalid_request_error  unsupported_media_type
 ├── ClientGone              499     (nobody reads it)      client_disconnected
 ├── EngineAnswer            the engine's own status and body, passed through unchanged
 ├── LaneUnavailable         503     upstream_error         lane_unavailable
@@ -11,13 +14,14 @@ RouterError                 status  type                   code
     ├── LaneUnreachable     502     upstream_error         lane_unreachable
     └── UpstreamTimeout     504     upstream_error         upstream_timeout
 (admission.Rejected: 429 rate_limit_error queue_full | queue_timeout)
-(candidates.ContextTooLong: 400 invalid_request_error context_length_exceeded)
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+
+from router.refusal import PromptCount
 
 
 class RouterError(Exception):
@@ -45,6 +49,10 @@ class UnknownLane(BadRequest):
     code = "unknown_lane"
 
 
+class ContextTooLong(BadRequest):
+    code = "context_length_exceeded"
+
+
 class PayloadTooLarge(RouterError):
     status = 413
     type = "invalid_request_error"
@@ -53,6 +61,7 @@ class PayloadTooLarge(RouterError):
 
 class UnsupportedEncoding(RouterError):
     status = 415
+    type = "invalid_request_error"
     code = "unsupported_media_type"
 
 
@@ -74,6 +83,15 @@ class EngineAnswer(RouterError):
         super().__init__(f"the engine answered {status}")
         self.status, self.body = status, body
         self.content_type = content_type or "application/json"
+
+
+class PromptRefused(ContextTooLong):
+    """An engine refused the request for its size and said how many tokens the prompt has."""
+
+    def __init__(self, count: PromptCount, answer: EngineAnswer) -> None:
+        counted = f"{'at least ' if count.at_least else ''}{count.tokens}"
+        super().__init__(f"the engine counted {counted} prompt tokens; its context is {count.ctx}")
+        self.count, self.answer = count, answer
 
 
 class UpstreamError(RouterError):

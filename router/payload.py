@@ -67,16 +67,18 @@ def lane_body(
     path: str,
     body: Mapping[str, Any],
     apply_defaults: bool,
-    prompt_estimate: int,
+    prompt_tokens: int,
     ctx_size: int | None = None,
+    counted: bool = False,
 ) -> tuple[bytes, Cap | None]:
     """Everything `upstream_body` needs to know about this lane and request, decided here; and
-    the output cap it applied, if any. `ctx_size`: the engine's own figure, when known."""
+    the output cap it applied, if any. `ctx_size`: the engine's own figure, when known;
+    `counted`: `prompt_tokens` is an engine's count, not the estimate."""
     ask_usage = needs_usage_request(lane.engine, path, body)
     assembled = streams_for_assembly(lane.engine, path, body)
     needs_one = needs_output_limit(lane.engine, path)
     ctx = ctx_size or lane.ctx_size
-    cap = output_cap(lane.engine, body, ctx, prompt_estimate, needs_one)
+    cap = output_cap(lane.engine, body, ctx, prompt_tokens, needs_one, counted)
     return upstream_body(body, lane, apply_defaults, ask_usage, assembled, cap), cap
 
 

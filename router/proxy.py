@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from router.attempts import Outgoing
+from router.bodies import Addressed, LaneBodies
 from router.budget import sent_limit
 from router.candidates import Candidate, estimate_prompt_tokens, plan_candidates
 from router.config import LaneConfig, Settings
@@ -22,7 +22,7 @@ from router.incoming import Incoming, watch
 from router.intent import classify
 from router.limits import EngineLimits
 from router.meter import Measurement
-from router.payload import lane_body, needs_usage_request, streams_for_assembly
+from router.payload import needs_usage_request, streams_for_assembly
 from router.queued import wait_then_relay
 from router.recorder import Recorder
 from router.relay import (
@@ -82,18 +82,10 @@ class Proxy:
         body = await request.json_object(self.settings.server.max_body_bytes)
         exchange.streamed = body.get("stream") is True  # also for a request refused from here on
         candidates, prompt_estimate = self.plan(request, exchange, body)
-        query = request.query
-        target = f"{exchange.endpoint}?{query}" if query else exchange.endpoint
-
-        def build(lane: str) -> Outgoing:
-            lane_config, ctx = self.settings.lanes[lane], self.limits.ctx(lane)
-            content, exchange.cap = lane_body(
-                lane_config, exchange.endpoint, body, apply_defaults, prompt_estimate, ctx
-            )  # the lane built last is the one that answers (or the last one tried)
-            return Outgoing(target, request.headers, content, exchange.request_id)
-
+        to = Addressed(exchange.endpoint, request.query, request.headers, exchange.request_id)
+        bodies = LaneBodies(self.settings, self.limits, to, body, apply_defaults, prompt_estimate)
         spot = QueueSpot()
-        dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, build, spot))
+        dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, bodies, spot))
         if body.get("stream") is True and await self.queued_long(request, dispatching, spot):
             # Waiting for a slot: commit the stream and keep the client's line alive.
             exchange.lane = spot.lane or exchange.lane
@@ -171,7 +163,7 @@ class Proxy:
         )
 
     def take(self, opened: Opened, waited: float, exchange: Exchange) -> None:
-        exchange.lane, exchange.reason = opened.lane, opened.reason
+        exchange.lane, exchange.reason, exchange.cap = opened.lane, opened.reason, opened.cap
         exchange.measurement.queue_wait = waited
         exchange.release = opened.gate.leave
         self.recorder.started(exchange)
