@@ -6,7 +6,11 @@ is `context`. Any other later lane answers with the reason `failover:<chosen lan
 
 The prompt size is an estimate: the characters of the JSON of everything that becomes the
 prompt (system, messages, prompt, input, tools), divided by 4, the usual characters per
-token of BPE vocabularies on English and code. It is rough; the engine has the last word.
+token of BPE vocabularies on English and code. Text outside ASCII takes more tokens per
+character (Chinese and Japanese about one a character; Cyrillic, Greek and accents fewer),
+so each UTF-8 byte past a character's first counts 1.5 characters more: a CJK character (3
+bytes) counts as one token, a Cyrillic one (2 bytes) as 0.6. It is rough, and errs long for
+most scripts; an engine that refuses a prompt has the last word (router.refusal).
 A lane fits when its context leaves at least `min_answer` tokens for the answer after the
 prompt (router.budget: the same rule caps the output limit sent upstream); the client's
 `max_tokens` is a ceiling, not a reservation.
@@ -36,7 +40,14 @@ class Candidate:
 
 def estimate_prompt_tokens(body: Mapping[str, Any]) -> int:
     parts = {key: body[key] for key in PROMPT_FIELDS if key in body}
-    return len(json.dumps(parts, ensure_ascii=False)) // CHARS_PER_TOKEN
+    return estimate_text_tokens(json.dumps(parts, ensure_ascii=False))
+
+
+def estimate_text_tokens(text: str) -> int:
+    if text.isascii():  # a flag CPython keeps on every string: free
+        return len(text) // CHARS_PER_TOKEN
+    extra_bytes = len(text.encode("utf-8", "surrogatepass")) - len(text)
+    return (len(text) + extra_bytes * 3 // 2) // CHARS_PER_TOKEN
 
 
 def plan_candidates(

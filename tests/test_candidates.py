@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from router.budget import answer_room, output_cap
-from router.candidates import estimate_prompt_tokens, plan_candidates
+from router.candidates import estimate_prompt_tokens, estimate_text_tokens, plan_candidates
 from router.config import EngineKind, load_settings
 from router.errors import ContextTooLong
 from router.routing import Route
@@ -85,3 +85,26 @@ def test_fit_and_cap_agree_so_no_answer_is_cut_to_a_token() -> None:
 def test_estimate_counts_what_becomes_the_prompt() -> None:
     body = {"model": "x" * 4000, "messages": [{"role": "user", "content": "y" * 4000}]}
     assert 1000 <= estimate_prompt_tokens(body) <= 1020
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("def handler(event):\n    return event\n" * 100, 900, 1000),  # code: 4 chars a token
+        ("请检查这个函数的错误处理" * 100, 1200, 1200),  # Chinese: about one token a character
+        ("関数のエラー処理を確認して" * 100, 1300, 1300),  # Japanese likewise
+        ("проверь обработку ошибок " * 100, 1400, 1600),  # Cyrillic: under one a character
+        ("🔥" * 400, 500, 600),  # emoji: more than one a character
+    ],
+)
+def test_estimate_follows_the_script(text: str, low: int, high: int) -> None:
+    # chars/4 alone would say 300 for the Chinese: a quarter of what the engine will count.
+    assert low <= estimate_text_tokens(text) <= high
+
+
+def test_a_chinese_prompt_that_only_looks_small_is_routed_by_its_real_size() -> None:
+    body = {"messages": [{"role": "user", "content": "审查" * 9000}]}  # 18,000 characters
+    assert estimate_prompt_tokens(body) > 16384  # not the 16K audit lane, whatever chars/4 says
+    route = Route("audit", "header")
+    with pytest.raises(ContextTooLong):
+        plan_candidates(route, LANES, estimate_prompt_tokens(body), MIN_ANSWER)
