@@ -174,3 +174,22 @@ def test_a_max_tokens_above_the_context_is_capped_not_refused(routed: Routed) ->
     assert response.json()["choices"][0]["message"]["content"] == "Hello! I am a tiny test model."
     [line] = [json.loads(x) for x in routed.log.read_text().splitlines()]
     assert line["max_tokens_capped"] == f"5000->{sent}"
+
+
+def test_a_prompt_vllm_counts_over_its_context_moves_to_a_lane_that_holds_it(
+    routed: Routed, engines: dict[str, Engine]
+) -> None:
+    # This tokenizer is byte-level and trained on Python's standard library: a Chinese
+    # character is about three tokens where lanerouter's estimate says one. The estimate is
+    # short, vLLM refuses the prompt and counts it, and the request goes on to the chat lane.
+    body = {"model": "gpt-4o", "max_tokens": 5000}
+    body["messages"] = [{"role": "user", "content": "请审查这段代码" * 130}]  # type: ignore[assignment]
+    direct = httpx.post(routed.engine + CHAT, json=body | {"model": "qwen3-coder-next-nvfp4"})
+    assert direct.status_code == 400, direct.text
+    assert "your prompt contains at least" in direct.json()["error"]["message"]
+    response = httpx.post(routed.url + CHAT, json=body, headers=TOOLS, timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.headers["x-lane"] == "chat"
+    assert engines["chat"].script.received[-1].body["max_tokens"] <= 65536 - 2049  # type: ignore[index]
+    [line] = [json.loads(x) for x in routed.log.read_text().splitlines()]
+    assert (line["lane"], line["status"]) == ("chat", 200)
