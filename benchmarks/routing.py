@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from router.config import load_settings
-from router.intent import classify
-from router.routing import RouteTable, build_route_table, choose_lane
+from router.decide.intent import classify
+from router.decide.routing import RouteTable, build_route_table, choose_lane
 
 CODE = 'def handler(request):\n    user = db.query(f"SELECT * FROM users WHERE id={request.id}")\n'
 POLICY = (

@@ -12,19 +12,19 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from router.admission import QueueDepth, lane_gates
 from router.config import Settings
-from router.cors import Cors
-from router.dispatch import Dispatcher
-from router.drain import Drain
+from router.decide.routing import RouteTable, build_route_table
+from router.dispatch.admission import QueueDepth, lane_gates
+from router.dispatch.dispatcher import Dispatcher
+from router.dispatch.lanestate import LaneStates, Prober
+from router.dispatch.limits import EngineLimits
+from router.engine.upstream import Upstreams
 from router.errors import error_body
-from router.front import Front, internal_error
-from router.lanestate import LaneStates, Prober
-from router.limits import EngineLimits
+from router.http.cors import Cors
+from router.http.front import Front, internal_error
+from router.observe.recorder import Recorder
 from router.proxy import Proxy
-from router.recorder import Recorder
-from router.routing import RouteTable, build_route_table
-from router.upstream import Upstreams
+from router.stream.drain import Drain
 
 # Endpoint -> whether the lane's request defaults apply (they are generation parameters).
 PROXIED_ENDPOINTS = {

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import uvicorn
 
-from router import explain, traffic
 from router.app import create_app
 from router.config import ConfigError, Settings, load_settings
-from router.demo import start_simulated_engines
-from router.drain import Drain
+from router.decide import explain
+from router.demo import traffic
+from router.demo.stack import start_simulated_engines
 from router.errors import RouterError
+from router.stream.drain import Drain
 
 DEFAULT_CONFIG = Path("config.toml")
 DESCRIPTION = """\

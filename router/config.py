@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from router.decide.intentconfig import IntentConfig
 from router.defaults import DEFAULT_LANES, DEFAULT_RULES
-from router.intentconfig import IntentConfig
 
 EngineKind = Literal["llamacpp", "ik_llamacpp", "vllm"]
 LANE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 # Keyword and regex rules a user may add (config.toml shows how); the intent classifier
-# (router/judge.py, vocabularies in router/vocabulary.py) makes the audit decision itself.
+# (router/decide/judge.py, vocabularies in router/decide/vocabulary.py) makes the audit
+# decision itself.
 DEFAULT_RULES: tuple[dict[str, Any], ...] = ()
 
 DEFAULT_LANES: dict[str, dict[str, Any]] = {

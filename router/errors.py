@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from router.refusal import PromptCount
+from router.decide.refusal import PromptCount
 
 
 class RouterError(Exception):

@@ -9,23 +9,25 @@ from typing import Any
 
 from starlette.responses import Response
 
-from router.bodies import Addressed, LaneBodies
-from router.budget import sent_limit
-from router.candidates import Candidate, estimate_prompt_tokens, plan_candidates
 from router.config import LaneConfig, Settings
-from router.dispatch import Dispatcher, Opened, QueueSpot
-from router.drain import Drain
+from router.decide.bodies import Addressed, LaneBodies
+from router.decide.budget import sent_limit
+from router.decide.candidates import Candidate, estimate_prompt_tokens, plan_candidates
+from router.decide.intent import classify
+from router.decide.payload import needs_usage_request, streams_for_assembly
+from router.decide.routing import RouteTable, choose_lane
+from router.dispatch.dispatcher import Dispatcher, Opened, QueueSpot
+from router.dispatch.limits import EngineLimits
+from router.dispatch.queued import wait_then_relay
 from router.errors import ClientGone, RouterError
-from router.eventstream import EventStreamResponse
-from router.exchange import Exchange, Outcome, outcome_for_status, request_id
-from router.incoming import Incoming, watch
-from router.intent import classify
-from router.limits import EngineLimits
-from router.meter import Measurement
-from router.payload import needs_usage_request, streams_for_assembly
-from router.queued import wait_then_relay
-from router.recorder import Recorder
-from router.relay import (
+from router.http.incoming import Incoming, watch
+from router.observe.exchange import Exchange, Outcome, outcome_for_status, request_id
+from router.observe.recorder import Recorder
+from router.observe.reuse import fingerprints
+from router.stream.drain import Drain
+from router.stream.eventstream import EventStreamResponse
+from router.stream.meter import Measurement
+from router.stream.relay import (
     STREAM_HEADERS,
     Relaying,
     exchange_headers,
@@ -33,8 +35,6 @@ from router.relay import (
     relay,
     relay_events,
 )
-from router.reuse import fingerprints
-from router.routing import RouteTable, choose_lane
 
 log = logging.getLogger("lanerouter")
 
@@ -83,7 +83,9 @@ class Proxy:
         exchange.streamed = body.get("stream") is True  # also for a request refused from here on
         candidates, prompt_estimate = self.plan(request, exchange, body)
         to = Addressed(exchange.endpoint, request.query, request.headers, exchange.request_id)
-        bodies = LaneBodies(self.settings, self.limits, to, body, apply_defaults, prompt_estimate)
+        bodies = LaneBodies(
+            self.settings, self.limits.ctx, to, body, apply_defaults, prompt_estimate
+        )
         spot = QueueSpot()
         dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, bodies, spot))
         if body.get("stream") is True and await self.queued_long(request, dispatching, spot):

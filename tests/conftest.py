@@ -11,9 +11,9 @@ import pytest
 
 from router.app import create_app
 from router.config import LaneConfig, Settings, load_settings
-from router.serving import BackgroundServer
-from router.sim.engine import Profile, SimEngine
-from router.sim.script import Script
+from router.demo.engine import Profile, SimEngine
+from router.demo.script import Script
+from router.http.serving import BackgroundServer
 
 # The user's lanes, paced 1000x faster so a 40-token answer takes milliseconds.
 PROFILES = {

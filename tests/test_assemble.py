@@ -6,7 +6,7 @@ import json
 
 from captures import CAPTURES, response_body
 
-from router.assemble import assemble
+from router.stream.assemble import assemble
 
 
 def engine_body(name: str) -> dict[str, object]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from router.budget import answer_room, output_cap
-from router.candidates import estimate_prompt_tokens, estimate_text_tokens, plan_candidates
 from router.config import EngineKind, load_settings
+from router.decide.budget import answer_room, output_cap
+from router.decide.candidates import estimate_prompt_tokens, estimate_text_tokens, plan_candidates
+from router.decide.routing import Route
 from router.errors import ContextTooLong
-from router.routing import Route
 
 LANES = load_settings(None).lanes  # audit 16384 (no fallback), chat 65536, tools 32768
 

@@ -12,8 +12,8 @@ from conftest import Engine
 from test_errors import assert_error
 from test_proxy import post
 
-from router.refusal import PromptCount, context_refusal
-from router.sim.script import Behaviour
+from router.decide.refusal import PromptCount, context_refusal
+from router.demo.script import Behaviour
 
 # vLLM's wording, from the reference capture (prompt alone) and vLLM's serving code (with output).
 VLLM_PROMPT_ALONE = (

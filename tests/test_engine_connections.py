@@ -17,9 +17,9 @@ from conftest import PROFILES, SPEED, Engine, settings_for
 from test_proxy import HELLO, stream_bytes
 
 from router.config import Settings
-from router.enginepool import EnginePool
-from router.serving import BackgroundServer
-from router.sim.engine import SimEngine
+from router.demo.engine import SimEngine
+from router.engine.enginepool import EnginePool
+from router.http.serving import BackgroundServer
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ from test_proxy import HELLO, post, stream_bytes
 
 from router.app import create_app
 from router.config import Settings
+from router.demo.script import Behaviour
+from router.engine.upstream import Upstreams
 from router.errors import LaneUnreachable
-from router.serving import BackgroundServer
-from router.sim.script import Behaviour
-from router.upstream import Upstreams
+from router.http.serving import BackgroundServer
 
 
 def assert_error(response: httpx.Response, status: int, code: str | int) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from conftest import Engine, settings_for
 from helpers import wait_for
 
 from router.config import Settings
-from router.health import state_from_health
-from router.serving import BackgroundServer
-from router.sim.engine import Profile, SimEngine
+from router.demo.engine import Profile, SimEngine
+from router.dispatch.health import state_from_health
+from router.http.serving import BackgroundServer
 
 # Bodies as the real engines send them (tests/captures/*/get_health*.txt).
 HEALTH_ROWS = [

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from router.config import load_settings
-from router.humantext import human_text
-from router.intent import classify
-from router.intentconfig import IntentConfig, terms
-from router.routing import build_route_table, choose_lane
-from router.signals import compile_matcher
+from router.decide.humantext import human_text
+from router.decide.intent import classify
+from router.decide.intentconfig import IntentConfig, terms
+from router.decide.routing import build_route_table, choose_lane
+from router.decide.signals import compile_matcher
 
 WORDS = [
     # (what a turn holds, words that must remain, words that must be gone)
@@ -132,7 +132,7 @@ def test_words_that_look_alike_do_not_decide(text: str, lane: str) -> None:
 
 
 def test_the_memo_of_texts_read_is_bounded_and_changes_no_answer() -> None:
-    from router.memo import Memo
+    from router.decide.memo import Memo
 
     reads: list[str] = []
     memo: Memo[int] = Memo(lambda text: reads.append(text) or len(text), size=3)

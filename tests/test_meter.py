@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from captures import CAPTURES, response_body
 
-from router.events import carries_content
-from router.meter import Measurement, StreamMeter, measure_body
+from router.stream.events import carries_content
+from router.stream.meter import Measurement, StreamMeter, measure_body
 
 
 def chunk(delta: dict[str, Any] | None = None, **top: Any) -> bytes:

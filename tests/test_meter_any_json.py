@@ -20,9 +20,9 @@ from captures import response_body, sse_captures
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.events import carries_content
-from router.meter import Measurement, StreamMeter
-from router.sse import Event, EventSplitter, decode
+from router.stream.events import carries_content
+from router.stream.meter import Measurement, StreamMeter
+from router.stream.sse import Event, EventSplitter, decode
 
 STREAMS = sse_captures()
 SPACES = ["", "", " ", "  ", "\t", "\n", " \n  "]  # "\n" splits the JSON over data: lines

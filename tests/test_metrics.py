@@ -17,7 +17,7 @@ from helpers import needs_command, samples, value, wait_for
 from test_proxy import HELLO
 
 from router.config import Settings
-from router.sim.script import Behaviour
+from router.demo.script import Behaviour
 
 LANES = ("audit", "chat", "tools")
 FIVE = "one two three four five"

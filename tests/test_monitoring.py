@@ -20,7 +20,7 @@ from helpers import free_port, needs_command, samples, summed, wait_for
 from test_proxy import HELLO
 
 from router.config import Settings
-from router.sim.script import Behaviour
+from router.demo.script import Behaviour
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 PROMETHEUS = DEPLOY / "prometheus"

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from conftest import Engine, settings_for
 
-from router.budget import asked_output
 from router.config import Settings
+from router.decide.budget import asked_output
 
 HELLO = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 12}
 WEATHER = {

@@ -16,9 +16,9 @@ from test_errors import closed_port, last_event
 from test_proxy import HELLO
 
 from router.config import Settings
-from router.serving import BackgroundServer
-from router.sim.engine import SimEngine
-from router.sim.script import Behaviour
+from router.demo.engine import SimEngine
+from router.demo.script import Behaviour
+from router.http.serving import BackgroundServer
 
 LONG = " ".join(f"w{i}" for i in range(400))
 CHAT = "/v1/chat/completions"

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from router.config import RuleConfig, load_settings
+from router.decide.intent import classify
+from router.decide.routing import build_route_table, choose_lane
 from router.errors import UnknownLane
-from router.intent import classify
-from router.routing import build_route_table, choose_lane
 
 TABLE = build_route_table(load_settings(None))
 WEATHER_TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}

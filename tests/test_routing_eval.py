@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from router.config import load_settings
-from router.intent import classify
-from router.routing import build_route_table, choose_by_content, choose_lane
+from router.decide.intent import classify
+from router.decide.routing import build_route_table, choose_by_content, choose_lane
 
 CASES_DIR = Path(__file__).resolve().parent / "routing_cases"
 TABLE = build_route_table(load_settings(None))

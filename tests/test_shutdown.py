@@ -15,7 +15,7 @@ from helpers import free_port, wait_for
 from test_cli import ROOT, lanerouter, wait_ready
 from test_proxy import HELLO
 
-from router.sim.script import Behaviour
+from router.demo.script import Behaviour
 
 
 def refused(url: str) -> bool:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from captures import CAPTURES
 
-from router.sim.engine import Profile, SimEngine
-from router.sim.plan import Dialect
+from router.demo.engine import Profile, SimEngine
+from router.demo.plan import Dialect
 
 
 def capture_events(name: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from captures import response_body, sse_captures
 
-from router.sse import Event, EventSplitter, decode
+from router.stream.sse import Event, EventSplitter, decode
 
 CAPTURES = sse_captures()
 

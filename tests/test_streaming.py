@@ -12,7 +12,7 @@ from helpers import wait_for
 from test_proxy import HELLO
 
 from router.config import Settings
-from router.sim.script import Behaviour
+from router.demo.script import Behaviour
 
 LONG_REPLY = " ".join(f"word{i}" for i in range(200))
 

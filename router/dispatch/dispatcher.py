@@ -1,0 +1,150 @@
+"""Getting a request to an engine that answers: queue, retries, failover, all before commit.
+
+For each candidate lane in order: skip it if it is known `down` or `loading`; wait for a slot
+(queue full or too long: next lane); send, with retries on the lane (`attempts`); give up on
+the lane after its `retries` and move to the next. Nothing here runs
+once the engine's answer has started to reach the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from router.config import LaneConfig
+from router.decide.bodies import Outgoing
+from router.decide.budget import Cap
+from router.decide.candidates import Candidate
+from router.decide.refusal import PromptCount
+from router.dispatch.admission import LaneGate, Rejected
+from router.dispatch.attempts import DispatchEvents, Failure, LaneAttempts, Retryable
+from router.dispatch.lanestate import LaneStates
+from router.engine.answer import Answer
+from router.engine.upstream import Upstreams
+from router.errors import (
+    ContextTooLong,
+    LaneUnavailable,
+    LaneUnreachable,
+    PromptRefused,
+    RouterError,
+)
+
+
+class Bodies(Protocol):
+    """What each lane is sent (router.decide.bodies builds it)."""
+
+    cap: Cap | None  # the output cap in the body built last
+
+    def outgoing(self, lane: str) -> Outgoing: ...  # ContextTooLong: it does not fit there
+
+    def counted(self, lane: str, count: PromptCount) -> None: ...
+
+
+@dataclass(slots=True)
+class QueueSpot:
+    lane: str | None = None  # the lane whose queue the request waits in, if it waits
+    seconds: float = 0.0  # time spent waiting in lane queues so far
+
+
+class LaneFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.cause)
+        self.failure = failure
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    lane: str
+    reason: str
+    response: Answer
+    gate: LaneGate
+    cap: Cap | None  # the output cap the answering lane was sent, if any
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        lanes: dict[str, LaneConfig],
+        upstreams: Upstreams,
+        states: LaneStates,
+        gates: dict[str, LaneGate],
+        events: DispatchEvents,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.lanes, self.states, self.gates = lanes, states, gates
+        self.events, self.clock = events, clock
+        self.attempts = LaneAttempts(lanes, upstreams, states, events, sleep)
+
+    async def open(
+        self, candidates: Sequence[Candidate], bodies: Bodies, queue: QueueSpot | None = None
+    ) -> tuple[Opened, float]:
+        """The first lane that answers, and the seconds spent waiting in lane queues.
+
+        `queue` tells the caller, while it waits, in which lane's queue the request stands.
+        """
+        spot = queue or QueueSpot()
+        failure: Failure | None = None
+        for index, candidate in enumerate(candidates):
+            if failure is not None:
+                self.events.failed_over(candidates[index - 1].lane, candidate.lane, failure.cause)
+            try:
+                return await self.try_lane(candidate, bodies, spot), spot.seconds
+            except LaneFailed as failed:
+                failure = failed.failure
+        assert failure is not None
+        raise failure.error
+
+    async def try_lane(self, candidate: Candidate, bodies: Bodies, spot: QueueSpot) -> Opened:
+        """Open the request on one lane, or raise LaneFailed saying why not."""
+        lane, gate = candidate.lane, self.gates[candidate.lane]
+        if not self.states.usable(lane):
+            raise LaneFailed(Failure(self.states.state(lane), self.unusable(lane)))
+        outgoing = self.outgoing(bodies, lane)
+        await self.enter(gate, spot)
+        try:
+            response = await self.send(lane, outgoing, bodies)
+        except BaseException:
+            gate.leave()
+            raise
+        return Opened(lane, candidate.reason, response, gate, bodies.cap)
+
+    async def send(self, lane: str, outgoing: Outgoing, bodies: Bodies) -> Answer:
+        try:
+            try:
+                return await self.attempts.run(lane, outgoing)
+            except PromptRefused as refused:
+                # The engine counted the prompt: once more, with the cap its numbers give.
+                bodies.counted(lane, refused.count)
+                self.events.retried(lane, "context")
+                return await self.attempts.run(lane, self.outgoing(bodies, lane))
+        except Retryable as exc:
+            raise LaneFailed(exc.failure) from None
+        except ContextTooLong as exc:
+            raise LaneFailed(Failure("context", exc)) from None
+
+    @staticmethod
+    def outgoing(bodies: Bodies, lane: str) -> Outgoing:
+        try:
+            return bodies.outgoing(lane)
+        except ContextTooLong as exc:
+            raise LaneFailed(Failure("context", exc)) from None
+
+    async def enter(self, gate: LaneGate, spot: QueueSpot) -> None:
+        started, spot.lane = self.clock(), gate.lane
+        try:
+            await gate.enter()
+        except Rejected as exc:
+            raise LaneFailed(Failure(exc.code, exc)) from None
+        finally:
+            spot.lane = None
+            spot.seconds += self.clock() - started
+        self.events.waited(gate.lane, self.clock() - started)
+
+    def unusable(self, lane: str) -> RouterError:
+        health, url = self.states.health[lane], self.lanes[lane].base_url
+        if health.state == "loading":
+            return LaneUnavailable(f"lane {lane!r} at {url} is loading its model")
+        return LaneUnreachable(f"lane {lane!r} is unreachable at {url}: {health.detail}")

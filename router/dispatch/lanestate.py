@@ -1,0 +1,105 @@
+"""Each lane's current state, from a background prober and from what real traffic shows.
+
+A failed request marks its lane `down` at once; only a successful probe brings it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from router.dispatch.health import PROBE_TIMEOUT, STATES, LaneHealth, LaneState, probe
+from router.dispatch.limits import LIMITS_PATH, EngineLimits, reported_context
+from router.engine.upstream import Upstreams
+from router.errors import RouterError
+
+UNUSABLE: frozenset[LaneState] = frozenset({"down", "loading"})
+
+
+class LaneStates(Collector):
+    """Current state per lane; also the `lanerouter_lane_state{lane,state}` gauge."""
+
+    def __init__(self, lanes: Iterable[str]) -> None:
+        # Until the first probe answers, a lane is presumed ready: a wrong guess costs one
+        # fast connection error, then the lane is marked down.
+        self.health = {lane: LaneHealth("ready", "not probed yet") for lane in lanes}
+
+    def state(self, lane: str) -> LaneState:
+        return self.health[lane].state
+
+    def usable(self, lane: str) -> bool:
+        return self.health[lane].state not in UNUSABLE
+
+    def update(self, lane: str, health: LaneHealth) -> None:
+        self.health[lane] = health
+
+    def mark(self, lane: str, state: LaneState, detail: str) -> None:
+        self.health[lane] = LaneHealth(state, detail)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "lanerouter_lane_state", "1 for the lane's current state", labels=["lane", "state"]
+        )
+        for lane, health in self.health.items():
+            for state in STATES:
+                family.add_metric([lane, state], 1.0 if health.state == state else 0.0)
+        yield family
+
+
+async def probe_forever(
+    upstreams: Upstreams, states: LaneStates, lane: str, every: float, first: asyncio.Event,
+    limits: EngineLimits,
+) -> None:  # fmt: skip
+    while True:
+        health = await probe(upstreams, lane)
+        states.update(lane, health)
+        if health.reachable and not limits.known(lane):
+            await read_limits(upstreams, limits, lane)
+        first.set()
+        await asyncio.sleep(every)
+
+
+async def read_limits(upstreams: Upstreams, limits: EngineLimits, lane: str) -> None:
+    engine = upstreams.lanes[lane].engine
+    try:
+        answer = await upstreams.get(lane, LIMITS_PATH[engine], PROBE_TIMEOUT)
+    except RouterError:
+        return  # the next probe tries again
+    ctx = reported_context(engine, answer.content) if answer.status_code == 200 else None
+    if ctx is not None:
+        limits.learn(lane, ctx)
+
+
+class Prober:
+    """One background probing task per lane, for the app's lifetime."""
+
+    def __init__(
+        self, upstreams: Upstreams, states: LaneStates, every: float, limits: EngineLimits
+    ) -> None:
+        self.upstreams, self.states, self.every, self.limits = upstreams, states, every, limits
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, wait_first: float = 1.0) -> None:
+        """Start probing; wait (briefly) for a first answer from each lane."""
+        firsts = []
+        for lane in self.states.health:
+            firsts.append(asyncio.Event())
+            task = probe_forever(
+                self.upstreams, self.states, lane, self.every, firsts[-1], self.limits
+            )
+            self.tasks.append(asyncio.create_task(task, name=f"probe-{lane}"))
+        waits = [asyncio.create_task(first.wait()) for first in firsts]
+        _, pending = await asyncio.wait(waits, timeout=wait_first)
+        for wait in pending:
+            wait.cancel()
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,138 @@
+"""Opening requests to a lane's engine, and the one place where transport errors become ours."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from router.config import LaneConfig, Settings
+from router.engine.answer import Answer
+from router.engine.enginepool import KEEPALIVE_EXPIRY, EnginePool
+from router.engine.wire import ConnectFailed, TimedOut, Unanswered, WireError
+from router.errors import LaneUnreachable, RouterError, UpstreamError, UpstreamTimeout
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# The client's credentials never go upstream; the lane's own key is sent instead. The body is
+# read whole before it is sent on, so a client's `Expect: 100-continue` is answered here.
+CLIENT_ONLY = frozenset(
+    {"host", "content-length", "authorization", "x-api-key", "api-key", "expect",
+     "content-encoding"}  # the body goes upstream decoded (and re-serialized)
+)  # fmt: skip
+ROUTER_ONLY = frozenset({"x-lane", "x-request-id", "accept-encoding", "cookie"})
+
+
+def forwarded_headers(
+    headers: Iterable[tuple[str, str]], api_key: str | None, request_id: str
+) -> list[tuple[str, str]]:
+    pairs = [(k.lower(), v) for k, v in headers]
+    dropped = HOP_BY_HOP | CLIENT_ONLY | ROUTER_ONLY | connection_tokens(pairs)
+    kept = [(k, v) for k, v in pairs if k not in dropped]
+    # Identity keeps the relayed bytes inspectable for metering; engines do not compress anyway.
+    kept.append(("accept-encoding", "identity"))
+    kept.append(("x-request-id", request_id))  # vLLM uses it as its own request id
+    if api_key:
+        kept.append(("authorization", f"Bearer {api_key}"))
+    return kept
+
+
+def connection_tokens(pairs: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """Headers named in `Connection:` are hop-by-hop too (RFC 9110 section 7.6.1)."""
+    values = (v for k, v in pairs if k == "connection")
+    return frozenset(t.strip().lower() for v in values for t in v.split(",") if t.strip())
+
+
+@contextmanager
+def upstream_errors(lane: str, url: str) -> Iterator[None]:
+    try:
+        yield
+    except (httpx.ConnectError, httpx.ConnectTimeout, ConnectFailed, Unanswered) as exc:
+        raise with_detail(LaneUnreachable(f"lane {lane!r} is unreachable at {url}"), exc) from exc
+    except (httpx.TimeoutException, TimedOut) as exc:
+        raise with_detail(UpstreamTimeout(f"lane {lane!r} at {url} timed out"), exc) from exc
+    except (httpx.HTTPError, WireError) as exc:
+        raise with_detail(UpstreamError(f"lane {lane!r} at {url} failed"), exc) from exc
+
+
+def with_detail(error: RouterError, cause: Exception) -> RouterError:
+    error.detail = describe(cause)
+    error.message = f"{error.message}: {error.detail}"
+    return error
+
+
+def describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class Upstreams:
+    """Per lane: keep-alive connections for requests (the hot path, `wire`), and an httpx
+    client for the health probes."""
+
+    def __init__(self, settings: Settings):
+        self.lanes = settings.lanes
+        # One TLS context for all: each one httpx builds by itself costs about a megabyte.
+        tls = httpx.create_ssl_context()
+        self.pools = {
+            name: EnginePool(lane.base_url, lane.connect_timeout, tls)
+            for name, lane in self.lanes.items()
+        }
+        self.probes = {name: probe_client(lane, tls) for name, lane in self.lanes.items()}
+        self.api_keys = {name: api_key(lane) for name, lane in self.lanes.items()}
+
+    async def open(
+        self,
+        lane: str,
+        target: str,
+        headers: Iterable[tuple[str, str]],
+        content: bytes,
+        request_id: str,
+    ) -> Answer:
+        """POST to `target` (path and query) and return once status and headers arrived."""
+        config = self.lanes[lane]
+        sent = forwarded_headers(headers, self.api_keys[lane], request_id)
+        with upstream_errors(lane, config.base_url):
+            return await self.pools[lane].post(
+                target, sent, content, config.first_byte_timeout, config.idle_timeout
+            )
+
+    async def get(self, lane: str, path: str, wait: float) -> httpx.Response:
+        with upstream_errors(lane, self.lanes[lane].base_url):
+            return await self.probes[lane].get(path, timeout=wait)
+
+    async def aclose(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
+        for client in self.probes.values():
+            await client.aclose()
+
+
+def api_key(lane: LaneConfig) -> str | None:
+    """The lane's key, read from the environment variable the config names (never logged)."""
+    return os.environ.get(lane.api_key_env) if lane.api_key_env else None
+
+
+def probe_client(lane: LaneConfig, tls: ssl.SSLContext) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=lane.base_url,
+        timeout=httpx.Timeout(lane.connect_timeout),
+        limits=httpx.Limits(max_connections=4, keepalive_expiry=KEEPALIVE_EXPIRY),
+        trust_env=False,  # a desktop's HTTP_PROXY must not capture loopback engine traffic
+        follow_redirects=False,
+        verify=tls,
+    )

@@ -1,0 +1,165 @@
+"""Prometheus collectors on an injected registry. Label values come from config or enums only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar, cast
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+from router.observe.exchange import ENDPOINTS, Exchange
+from router.observe.histograms import (
+    DECODE_BUCKETS,
+    DURATION_BUCKETS,
+    GAP_BUCKETS,
+    PREFILL_BUCKETS,
+    QUEUE_BUCKETS,
+    TTFT_BUCKETS,
+    BulkHistogram,
+)
+
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry, lanes: Sequence[str]) -> None:
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(name, doc, list(labels or ["lane"]), registry=registry)
+
+        def histogram(name: str, doc: str, buckets: Sequence[float], *labels: str) -> Histogram:
+            labelnames = list(labels or ["lane"])
+            return Histogram(name, doc, labelnames, buckets=buckets, registry=registry)
+
+        self.requests = counter(
+            "lanerouter_requests",
+            "Requests by lane, route reason, endpoint and outcome",
+            "lane",
+            "reason",
+            "endpoint",
+            "outcome",
+        )
+        self.failovers = counter(
+            "lanerouter_failovers",
+            "Requests moved to another lane before any content was sent",
+            "from_lane",
+            "to_lane",
+            "cause",
+        )
+        self.retries = counter(
+            "lanerouter_upstream_retries", "Extra attempts on the same lane", "lane", "cause"
+        )
+        self.ttft = histogram(
+            "lanerouter_ttft_seconds", "Arrival to first content event", TTFT_BUCKETS
+        )
+        self.decode = histogram(
+            "lanerouter_decode_tokens_per_second", "Decode rate per stream", DECODE_BUCKETS
+        )
+        self.prefill = histogram(
+            "lanerouter_prefill_tokens_per_second",
+            "Uncached prompt tokens / (TTFT - queue wait)",
+            PREFILL_BUCKETS,
+        )
+        self.duration = histogram(
+            "lanerouter_request_duration_seconds",
+            "Arrival to last byte",
+            DURATION_BUCKETS,
+            "lane",
+            "endpoint",
+        )
+        self.queue_wait = histogram(
+            "lanerouter_queue_wait_seconds", "Wait for a free slot", QUEUE_BUCKETS
+        )
+        self.gaps = BulkHistogram(
+            "lanerouter_inter_token_seconds", "Gap between content events", lanes, GAP_BUCKETS
+        )
+        registry.register(self.gaps)
+        self.prompt_tokens = counter("lanerouter_prompt_tokens", "Prompt tokens")
+        self.cached_tokens = counter(
+            "lanerouter_cached_prompt_tokens", "Prompt tokens served from the engine's prompt cache"
+        )
+        self.completion_tokens = counter("lanerouter_completion_tokens", "Completion tokens")
+        self.decode_tokens = counter(
+            "lanerouter_decode_tokens",
+            "Completion tokens of streams with a decode rate (sum of n_i)",
+        )
+        self.decode_weighted = counter(
+            "lanerouter_decode_tps_token_weighted",
+            "Sum of n_i * decode_tps_i; divide by decode_tokens",
+        )
+        self.reprocessed = counter(
+            "lanerouter_prompt_reprocessed",
+            "Continued conversations that got no prompt-cache reuse",
+        )
+        self.inflight = Gauge(
+            "lanerouter_inflight_requests", "Requests in flight", ["lane"], registry=registry
+        )
+        per_lane = (
+            self.ttft,
+            self.decode,
+            self.prefill,
+            self.queue_wait,
+            self.inflight,
+            self.prompt_tokens,
+            self.cached_tokens,
+            self.completion_tokens,
+            self.decode_tokens,
+            self.decode_weighted,
+            self.reprocessed,
+        )
+        self.children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
+        for lane in lanes:  # every lane's series exist from the start, at zero
+            for metric in per_lane:
+                metric.labels(lane)
+
+    def series(self, metric: M, *values: str) -> M:
+        """The labelled child, looked up once: `labels()` costs microseconds on every call."""
+        key = (id(metric), values)
+        child = self.children.get(key)
+        if child is None:
+            child = self.children[key] = metric.labels(*values)
+        return cast(M, child)
+
+    def retried(self, lane: str, cause: str) -> None:
+        self.series(self.retries, lane, cause).inc()
+
+    def failed_over(self, from_lane: str, to_lane: str, cause: str) -> None:
+        self.series(self.failovers, from_lane, to_lane, cause).inc()
+
+    def waited(self, lane: str, seconds: float) -> None:
+        self.series(self.queue_wait, lane).observe(seconds)
+
+    def started(self, exchange: Exchange) -> None:
+        self.series(self.inflight, exchange.lane).inc()
+        exchange.inflight = True
+
+    def done(self, exchange: Exchange, routed: bool) -> None:
+        lane, m = exchange.lane, exchange.measurement
+        endpoint = ENDPOINTS.get(exchange.endpoint, "other")
+        self.series(self.requests, lane, exchange.reason, endpoint, exchange.outcome.value).inc()
+        if exchange.inflight:
+            self.series(self.inflight, lane).dec()
+        if not routed:
+            return
+        if m.ended is not None:
+            self.series(self.duration, lane, endpoint).observe(m.ended - m.arrived)
+        self.observe_tokens(exchange)
+
+    def observe_tokens(self, exchange: Exchange) -> None:
+        lane, m = exchange.lane, exchange.measurement
+        tokens = m.tokens.resolved()
+        completion, ttft, decode, prefill = m.completion_tokens, m.ttft, m.decode_tps, m.prefill_tps
+        if ttft is not None:
+            self.series(self.ttft, lane).observe(ttft)
+        if prefill is not None:
+            self.series(self.prefill, lane).observe(prefill)
+        if decode is not None and completion is not None:
+            self.series(self.decode, lane).observe(decode)
+            self.series(self.decode_tokens, lane).inc(completion)
+            self.series(self.decode_weighted, lane).inc(completion * decode)
+        self.gaps.observe_many(lane, m.gaps)
+        self.series(self.prompt_tokens, lane).inc(tokens.prompt or 0)
+        self.series(self.cached_tokens, lane).inc(tokens.cached or 0)
+        self.series(self.completion_tokens, lane).inc(completion or 0)
+        if exchange.reprocessed:
+            self.series(self.reprocessed, lane).inc()
