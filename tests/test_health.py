@@ -13,7 +13,8 @@ from helpers import wait_for
 
 from router.config import Settings
 from router.demo.engine import Profile, SimEngine
-from router.dispatch.health import state_from_health
+from router.dispatch.health import STATES, LaneHealth, state_from_health
+from router.dispatch.lanestate import FROM_TRAFFIC, LaneStates
 from router.http.serving import BackgroundServer
 
 # Bodies as the real engines send them (tests/captures/*/get_health*.txt).
@@ -106,3 +107,63 @@ def test_the_engines_own_context_wins_over_the_config(
 
 def lane_info(url: str, lane: str) -> dict[str, Any]:
     return dict(httpx.get(url + "/readyz").json()["lanes"][lane])
+
+
+ALLOWED_FROM_TRAFFIC = [
+    ("ready", "busy"),
+    ("ready", "loading"),
+    ("ready", "down"),
+    ("busy", "busy"),
+    ("busy", "loading"),
+    ("busy", "down"),
+    ("loading", "loading"),
+    ("loading", "down"),
+    ("down", "loading"),  # an engine restarting under a request in flight
+    ("down", "down"),
+]
+# Traffic never revives a lane: only a probe does.
+FORBIDDEN_FROM_TRAFFIC = [
+    ("ready", "ready"),
+    ("busy", "ready"),
+    ("loading", "ready"),
+    ("loading", "busy"),
+    ("down", "ready"),
+    ("down", "busy"),  # a late 429 from a request in flight
+]
+
+
+def probed(state: str) -> LaneStates:
+    states = LaneStates(["chat"])
+    states.update("chat", LaneHealth(state, "probe"))  # type: ignore[arg-type]
+    return states
+
+
+@pytest.mark.parametrize(("now", "seen"), ALLOWED_FROM_TRAFFIC)
+def test_what_traffic_may_conclude_about_a_lane(now: str, seen: str) -> None:
+    states = probed(now)
+    assert states.mark("chat", seen, "a request saw it")  # type: ignore[arg-type]
+    assert states.health["chat"] == LaneHealth(seen, "a request saw it")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("now", "seen"), FORBIDDEN_FROM_TRAFFIC)
+def test_what_traffic_may_not_conclude(now: str, seen: str) -> None:
+    states = probed(now)
+    assert not states.mark("chat", seen, "a request saw it")  # type: ignore[arg-type]
+    assert states.health["chat"] == LaneHealth(now, "probe")  # type: ignore[arg-type]
+
+
+def test_the_transition_table_covers_every_pair() -> None:
+    pairs = {(a, b) for a in STATES for b in STATES}
+    assert pairs == set(ALLOWED_FROM_TRAFFIC) | set(FORBIDDEN_FROM_TRAFFIC)
+    assert {(a, b) for a, targets in FROM_TRAFFIC.items() for b in targets} == set(
+        ALLOWED_FROM_TRAFFIC
+    )
+
+
+@pytest.mark.parametrize("after", ["ready", "busy", "loading", "down"])
+@pytest.mark.parametrize("now", ["ready", "busy", "loading", "down"])
+def test_a_probe_may_set_any_state(now: str, after: str) -> None:
+    states = LaneStates(["chat"])
+    states.update("chat", LaneHealth(now, "first probe"))  # type: ignore[arg-type]
+    states.update("chat", LaneHealth(after, "second probe"))  # type: ignore[arg-type]
+    assert states.state("chat") == after

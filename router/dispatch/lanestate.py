@@ -1,13 +1,16 @@
 """Each lane's current state, from a background prober and from what real traffic shows.
 
-A failed request marks its lane `down` at once; only a successful probe brings it back.
+A probe asks the engine itself and may set any state. Real traffic can only find a lane worse
+off (`FROM_TRAFFIC`): a failed request marks its lane `down` at once, and only a successful
+probe brings it back; a late 429 from a request still in flight does not revive a lane that
+another request found down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -18,6 +21,13 @@ from router.engine.upstream import Upstreams
 from router.errors import RouterError
 
 UNUSABLE: frozenset[LaneState] = frozenset({"down", "loading"})
+# state now -> the states what a request saw may move it to (itself included: a fresher detail)
+FROM_TRAFFIC: Mapping[LaneState, frozenset[LaneState]] = {
+    "ready": frozenset({"busy", "loading", "down"}),
+    "busy": frozenset({"busy", "loading", "down"}),
+    "loading": frozenset({"loading", "down"}),
+    "down": frozenset({"down", "loading"}),
+}
 
 
 class LaneStates(Collector):
@@ -37,8 +47,12 @@ class LaneStates(Collector):
     def update(self, lane: str, health: LaneHealth) -> None:
         self.health[lane] = health
 
-    def mark(self, lane: str, state: LaneState, detail: str) -> None:
+    def mark(self, lane: str, state: LaneState, detail: str) -> bool:
+        """What a request saw of its lane; False, and no change, where traffic may not move it."""
+        if state not in FROM_TRAFFIC[self.health[lane].state]:
+            return False
         self.health[lane] = LaneHealth(state, detail)
+        return True
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
