@@ -184,7 +184,8 @@ def test_a_prompt_vllm_counts_over_its_context_moves_to_a_lane_that_holds_it(
     # short, vLLM refuses the prompt and counts it, and the request goes on to the chat lane.
     body = {"model": "gpt-4o", "max_tokens": 5000}
     body["messages"] = [{"role": "user", "content": "请审查这段代码" * 130}]  # type: ignore[assignment]
-    direct = httpx.post(routed.engine + CHAT, json=body | {"model": "qwen3-coder-next-nvfp4"})
+    direct_body = body | {"model": "qwen3-coder-next-nvfp4", "max_tokens": 16}
+    direct = httpx.post(routed.engine + CHAT, json=direct_body)
     assert direct.status_code == 400, direct.text
     assert "your prompt contains at least" in direct.json()["error"]["message"]
     response = httpx.post(routed.url + CHAT, json=body, headers=TOOLS, timeout=60)
