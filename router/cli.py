@@ -15,11 +15,11 @@ from pathlib import Path
 import uvicorn
 
 from router.app import create_app
-from router.config import ConfigError, Settings, load_settings
+from router.config import Settings, load_settings
 from router.decide import explain
 from router.demo import traffic
 from router.demo.stack import start_simulated_engines
-from router.errors import RouterError
+from router.errors import ConfigError, RouterError
 from router.stream.drain import Drain
 
 DEFAULT_CONFIG = Path("config.toml")

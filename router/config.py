@@ -18,14 +18,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from router.decide.intentconfig import IntentConfig
 from router.defaults import DEFAULT_LANES, DEFAULT_RULES
+from router.errors import ConfigError
 
 EngineKind = Literal["llamacpp", "ik_llamacpp", "vllm"]
 LANE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 RESERVED_MODEL_IDS = frozenset({"auto"})
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded for the person who wrote the file."""
 
 
 class _Strict(BaseModel):

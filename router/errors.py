@@ -1,5 +1,7 @@
-"""The errors lanerouter itself raises, and their one mapping to OpenAI-style error JSON.
+"""Every exception lanerouter defines, and the one mapping of its own errors to OpenAI-style
+error JSON.
 
+What a client gets:
 RouterError                 status  type                   code
 ├── BadRequest              400     invalid_request_error  (given)
 │   ├── UnknownLane         400     invalid_request_error  unknown_lane
@@ -8,18 +10,34 @@ RouterError                 status  type                   code
 ├── PayloadTooLarge         413     invalid_request_error  payload_too_large
 ├── UnsupportedEncoding     415     invalid_request_error  unsupported_media_type
 ├── ClientGone              499     (nobody reads it)      client_disconnected
+├── Rejected                429     rate_limit_error       (given)
+│   ├── QueueFull           429     rate_limit_error       queue_full
+│   └── QueueTimeout        429     rate_limit_error       queue_timeout
+├── ShuttingDown            503     server_error           shutting_down
 ├── EngineAnswer            the engine's own status and body, passed through unchanged
 ├── LaneUnavailable         503     upstream_error         lane_unavailable
 └── UpstreamError           502     upstream_error         (given)
     ├── LaneUnreachable     502     upstream_error         lane_unreachable
     └── UpstreamTimeout     504     upstream_error         upstream_timeout
 (admission.Rejected: 429 rate_limit_error queue_full | queue_timeout)
+
+Inside lanerouter, never seen by a client as such:
+ConfigError                 a configuration problem, worded for the person who wrote the file
+WireError                   the engine transport (router.engine.upstream maps these to the above)
+├── ConnectFailed
+├── TimedOut
+└── Broken                  closed, or malformed HTTP, before the answer was complete
+    └── Unanswered          closed before a single byte of the answer
+LaneFailed                  a lane did not answer: its Failure(cause, error) for the dispatcher
+└── Retryable               ... and trying the same lane again may help
+DropConnection              (demo engines) drop the client's socket mid-answer
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from router.decide.refusal import PromptCount
 
@@ -122,3 +140,68 @@ def error_json(exc: RouterError) -> bytes:
 def sse_error_event(exc: RouterError) -> bytes:
     """The last event of a stream that failed after it started: one well-formed SSE frame."""
     return b"data: " + error_json(exc) + b"\n\n"
+
+
+class Rejected(RouterError):
+    status = 429
+    type = "rate_limit_error"
+
+
+class QueueFull(Rejected):
+    code = "queue_full"
+
+
+class QueueTimeout(Rejected):
+    code = "queue_timeout"
+
+
+class ShuttingDown(RouterError):
+    status = 503
+    type = "server_error"
+    code = "shutting_down"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who wrote the file."""
+
+
+class WireError(Exception):
+    """Base of what the engine transport raises; `upstream.upstream_errors` maps them."""
+
+
+class ConnectFailed(WireError):
+    pass
+
+
+class TimedOut(WireError):
+    pass
+
+
+class Broken(WireError):
+    """The connection closed or spoke malformed HTTP before the answer was complete."""
+
+
+class Unanswered(Broken):
+    """Closed before a single byte of the answer arrived."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a lane did not answer: `cause` is the metric label, `error` what the client gets."""
+
+    cause: str
+    error: RouterError
+
+
+class LaneFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.cause)
+        self.failure = failure
+
+
+class Retryable(LaneFailed):
+    """A lane failure that another try on the same lane may mend."""
+
+
+class DropConnection(Exception):
+    """Raised inside a demo engine after the response started: the server drops the socket."""

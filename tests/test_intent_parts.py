@@ -107,7 +107,7 @@ def test_users_add_and_remove_terms_and_choose_languages(tmp_path: Any) -> None:
     ['languages = ["xx"]', "[intent.add]\nmagic = ['x']", "[intent.weights]\nluck = 1.0"],
 )
 def test_bad_intent_settings_are_named(tmp_path: Any, intent: str) -> None:
-    from router.config import ConfigError
+    from router.errors import ConfigError
 
     config = tmp_path / "config.toml"
     config.write_text(f"[intent]\n{intent}\n" if not intent.startswith("[") else intent + "\n")

@@ -66,3 +66,31 @@ def test_imports_run_one_way(package: str) -> None:
                 if target in MAY_IMPORT and target not in MAY_IMPORT[package] | {package}:
                     wrong.add(f"{path.name} -> router.{target}")
     assert not wrong, f"router.{package} imports above itself: {sorted(wrong)}"
+
+
+def exception_classes(tree: ast.Module) -> set[str]:
+    defined = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+    def is_exception(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        node = defined.get(name)
+        if node is None or name in seen:
+            return name.endswith(("Error", "Exception"))
+        bases = [b.id for b in node.bases if isinstance(b, ast.Name)]
+        return any(is_exception(base, seen | {name}) for base in bases)
+
+    return {name for name in defined if is_exception(name)}
+
+
+def test_every_exception_lives_in_errors_py_and_in_its_tree() -> None:
+    errors = PACKAGE / "errors.py"
+    elsewhere = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in PACKAGE.rglob("*.py")
+        if path != errors
+        for name in exception_classes(ast.parse(path.read_text()))
+    }
+    assert not elsewhere, f"exception classes outside router/errors.py: {sorted(elsewhere)}"
+    module = ast.parse(errors.read_text())
+    doc = ast.get_docstring(module) or ""
+    undrawn = {name for name in exception_classes(module) if not re.search(rf"\b{name}\b", doc)}
+    assert not undrawn, f"router/errors.py's tree does not draw: {sorted(undrawn)}"

@@ -9,13 +9,10 @@ from typing import Any
 from router.demo.asgi import send_start, stream_headers, wait_disconnect
 from router.demo.plan import Step
 from router.demo.script import Behaviour, Script
+from router.errors import DropConnection
 
 Receive = Any
 Send = Any
-
-
-class DropConnection(Exception):
-    """Raised inside the app after the response started: the server then drops the socket."""
 
 
 class Pacer:

@@ -11,20 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from router.config import LaneConfig
-from router.errors import RouterError
-
-
-class Rejected(RouterError):
-    status = 429
-    type = "rate_limit_error"
-
-
-class QueueFull(Rejected):
-    code = "queue_full"
-
-
-class QueueTimeout(Rejected):
-    code = "queue_timeout"
+from router.errors import QueueFull, QueueTimeout
 
 
 class LaneGate:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
@@ -18,23 +17,16 @@ from router.decide.refusal import context_refusal
 from router.dispatch.lanestate import LaneStates
 from router.engine.answer import Answer
 from router.engine.upstream import Upstreams
-from router.errors import EngineAnswer, LaneUnreachable, PromptRefused, RouterError
+from router.errors import (
+    EngineAnswer,
+    Failure,
+    LaneUnreachable,
+    PromptRefused,
+    Retryable,
+    RouterError,
+)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """Why a lane did not answer: `cause` is the metric label, `error` what the client gets."""
-
-    cause: str
-    error: RouterError
-
-
-class Retryable(Exception):
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.cause)
-        self.failure = failure
 
 
 class DispatchEvents(Protocol):

@@ -18,16 +18,19 @@ from router.decide.bodies import Outgoing
 from router.decide.budget import Cap
 from router.decide.candidates import Candidate
 from router.decide.refusal import PromptCount
-from router.dispatch.admission import LaneGate, Rejected
-from router.dispatch.attempts import DispatchEvents, Failure, LaneAttempts, Retryable
+from router.dispatch.admission import LaneGate
+from router.dispatch.attempts import DispatchEvents, LaneAttempts
 from router.dispatch.lanestate import LaneStates
 from router.engine.answer import Answer
 from router.engine.upstream import Upstreams
 from router.errors import (
     ContextTooLong,
+    Failure,
+    LaneFailed,
     LaneUnavailable,
     LaneUnreachable,
     PromptRefused,
+    Rejected,
     RouterError,
 )
 
@@ -46,12 +49,6 @@ class Bodies(Protocol):
 class QueueSpot:
     lane: str | None = None  # the lane whose queue the request waits in, if it waits
     seconds: float = 0.0  # time spent waiting in lane queues so far
-
-
-class LaneFailed(Exception):
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.cause)
-        self.failure = failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +117,6 @@ class Dispatcher:
                 bodies.counted(lane, refused.count)
                 self.events.retried(lane, "context")
                 return await self.attempts.run(lane, self.outgoing(bodies, lane))
-        except Retryable as exc:
-            raise LaneFailed(exc.failure) from None
         except ContextTooLong as exc:
             raise LaneFailed(Failure("context", exc)) from None
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import httptools
 
-from router.engine.wire import Broken, EngineConnection, Headers, TimedOut, Unanswered, WireError
+from router.engine.wire import EngineConnection, Headers
+from router.errors import Broken, TimedOut, Unanswered, WireError
 
 # Above this much unread body the socket is paused, so a slow client holds the engine back
 # instead of filling lanerouter's memory.

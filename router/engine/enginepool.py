@@ -8,7 +8,8 @@ from collections import deque
 from urllib.parse import urlsplit
 
 from router.engine.answer import Answer
-from router.engine.wire import ConnectFailed, EngineConnection, Unanswered
+from router.engine.wire import EngineConnection
+from router.errors import ConnectFailed, Unanswered
 
 # Below llama.cpp's 5 s keep-alive, so a pooled connection is not reused as the server drops it.
 KEEPALIVE_EXPIRY = 4.0

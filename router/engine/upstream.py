@@ -12,8 +12,16 @@ import httpx
 from router.config import LaneConfig, Settings
 from router.engine.answer import Answer
 from router.engine.enginepool import KEEPALIVE_EXPIRY, EnginePool
-from router.engine.wire import ConnectFailed, TimedOut, Unanswered, WireError
-from router.errors import LaneUnreachable, RouterError, UpstreamError, UpstreamTimeout
+from router.errors import (
+    ConnectFailed,
+    LaneUnreachable,
+    RouterError,
+    TimedOut,
+    Unanswered,
+    UpstreamError,
+    UpstreamTimeout,
+    WireError,
+)
 
 HOP_BY_HOP = frozenset(
     {

@@ -13,26 +13,6 @@ import asyncio
 from typing import Protocol, cast
 
 
-class WireError(Exception):
-    """Base of what this layer raises; `upstream.upstream_errors` maps them to router errors."""
-
-
-class ConnectFailed(WireError):
-    pass
-
-
-class TimedOut(WireError):
-    pass
-
-
-class Broken(WireError):
-    """The connection closed or spoke malformed HTTP before the answer was complete."""
-
-
-class Unanswered(Broken):
-    """Closed before a single byte of the answer arrived."""
-
-
 class Headers:
     """The few header lookups the relay needs, on the engine's list (names lower-cased)."""
 

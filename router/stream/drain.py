@@ -7,15 +7,9 @@ import asyncio
 import logging
 
 from router.engine.answer import Answer
-from router.errors import RouterError
+from router.errors import RouterError, ShuttingDown
 
 log = logging.getLogger("lanerouter")
-
-
-class ShuttingDown(RouterError):
-    status = 503
-    type = "server_error"
-    code = "shutting_down"
 
 
 class Drain:
