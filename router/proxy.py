@@ -1,40 +1,32 @@
-"""One proxied request, start to end: read -> classify -> choose lanes -> dispatch -> relay."""
+"""One proxied request, start to end: read -> classify -> choose lanes -> dispatch -> respond.
+
+Until a lane has answered, the request is this module's: an error on the way is recorded here.
+From then on it is router.respond's."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.responses import Response
 
-from router.config import LaneConfig, Settings
+from router.config import Settings
 from router.decide.bodies import Addressed, LaneBodies
-from router.decide.budget import sent_limit
 from router.decide.candidates import Candidate, estimate_prompt_tokens, plan_candidates
 from router.decide.intent import classify
-from router.decide.payload import needs_usage_request, streams_for_assembly
 from router.decide.routing import RouteTable, choose_lane
-from router.dispatch.dispatcher import Dispatcher, Opened, QueueSpot
+from router.dispatch.dispatcher import Dispatcher, QueueSpot
 from router.dispatch.limits import EngineLimits
-from router.dispatch.queued import wait_then_relay
 from router.errors import ClientGone, RouterError
 from router.http.incoming import Incoming, watch
-from router.observe.exchange import Exchange, Outcome, outcome_for_status, request_id
+from router.observe.exchange import Exchange, Finished, Outcome, outcome_for_status, request_id
 from router.observe.recorder import Recorder
 from router.observe.reuse import fingerprints
+from router.respond import Responder
 from router.stream.drain import Drain
-from router.stream.eventstream import EventStreamResponse
 from router.stream.meter import Measurement
-from router.stream.relay import (
-    STREAM_HEADERS,
-    Relaying,
-    exchange_headers,
-    is_event_stream,
-    relay,
-    relay_events,
-)
+from router.stream.relay import exchange_headers
 
 log = logging.getLogger("lanerouter")
 
@@ -50,8 +42,9 @@ class Proxy:
         limits: EngineLimits | None = None,
     ) -> None:
         self.settings, self.table = settings, table
-        self.dispatcher, self.recorder, self.drain = dispatcher, recorder, drain
+        self.dispatcher, self.recorder = dispatcher, recorder
         self.limits = limits or EngineLimits(settings.lanes)
+        self.responder = Responder(settings, recorder, drain)
 
     async def handle(self, request: Incoming, path: str, apply_defaults: bool) -> Response:
         rid = request_id(request.header("x-request-id"))
@@ -59,21 +52,17 @@ class Proxy:
         try:
             return await self.forward(request, exchange, apply_defaults)
         except RouterError as exc:
-            exchange.status = exc.status
             gone = isinstance(exc, ClientGone)
-            exchange.outcome = (
-                Outcome.CLIENT_DISCONNECTED if gone else outcome_for_status(exc.status)
-            )
+            outcome = Outcome.CLIENT_DISCONNECTED if gone else outcome_for_status(exc.status)
             exc.headers = exchange_headers(exchange)
             log.warning("%s -> %s (%s): %s", path, exchange.lane, exchange.reason, exc.message)
-            self.recorder.done(exchange)
+            self.recorder.finished(exchange, Finished(exc.status, outcome))
             raise
         except BaseException as exc:
-            # Whatever went wrong, the lane's slot goes back and the request is counted.
+            # Whatever went wrong, the request is counted (its slot went back where it was held).
             cancelled = isinstance(exc, asyncio.CancelledError)
-            exchange.status = 499 if cancelled else 500
-            exchange.outcome = Outcome.CLIENT_DISCONNECTED if cancelled else Outcome.UPSTREAM_ERROR
-            self.recorder.done(exchange)
+            outcome = Outcome.CLIENT_DISCONNECTED if cancelled else Outcome.UPSTREAM_ERROR
+            self.recorder.finished(exchange, Finished(499 if cancelled else 500, outcome))
             raise
 
     async def forward(
@@ -91,9 +80,9 @@ class Proxy:
         if body.get("stream") is True and await self.queued_long(request, dispatching, spot):
             # Waiting for a slot: commit the stream and keep the client's line alive.
             exchange.lane = spot.lane or exchange.lane
-            return self.queued_stream(dispatching, exchange, body)
+            return self.responder.queued(request, dispatching, exchange, body)
         opened, waited = await watch(request, dispatching)
-        return await self.relay_opened(request, opened, waited, exchange, body)
+        return await self.responder.answer(request, opened, waited, exchange, body)
 
     def plan(
         self, request: Incoming, exchange: Exchange, body: dict[str, Any]
@@ -128,63 +117,3 @@ class Proxy:
             if not dispatching.done() and spot.lane is not None:
                 return True
         return False
-
-    async def relay_opened(
-        self,
-        request: Incoming,
-        opened: Opened,
-        waited: float,
-        exchange: Exchange,
-        body: dict[str, Any],
-    ) -> Response:
-        self.take(opened, waited, exchange)
-        lane = self.settings.lanes[opened.lane]
-        log.info(
-            "%s -> %s (%s) %d",
-            exchange.endpoint,
-            opened.lane,
-            opened.reason,
-            opened.response.status_code,
-        )
-        how = self.relaying(lane, exchange, body)
-        if is_event_stream(opened.response) and not how.assembled:
-            # Hands back a streaming response at once; it sees a disconnect by itself.
-            return await relay(opened.response, exchange, how)
-        return await watch(request, relay(opened.response, exchange, how))
-
-    def relaying(self, lane: LaneConfig, exchange: Exchange, body: dict[str, Any]) -> Relaying:
-        return Relaying(
-            observer=self.recorder,
-            drain=self.drain,
-            base_url=lane.base_url,
-            strip_usage=needs_usage_request(lane.engine, exchange.endpoint, body),
-            keep_text=self.recorder.keep_text,
-            assembled=streams_for_assembly(lane.engine, exchange.endpoint, body),
-            # ik_llama.cpp always says "stop", even when it stopped at the limit it was sent.
-            length_at=sent_limit(exchange.cap, body) if lane.engine == "ik_llamacpp" else None,
-        )
-
-    def take(self, opened: Opened, waited: float, exchange: Exchange) -> None:
-        exchange.lane, exchange.reason, exchange.cap = opened.lane, opened.reason, opened.cap
-        exchange.measurement.queue_wait = waited
-        exchange.release = opened.gate.leave
-        self.recorder.started(exchange)
-
-    def queued_stream(
-        self,
-        dispatching: asyncio.Future[tuple[Opened, float]],
-        exchange: Exchange,
-        body: dict[str, Any],
-    ) -> Response:
-        headers = (
-            exchange_headers(exchange) | STREAM_HEADERS | {"content-type": "text/event-stream"}
-        )
-        every = self.settings.server.queue_keepalive
-
-        def relay_opened(opened: Opened, waited: float) -> AsyncGenerator[bytes, None]:
-            self.take(opened, waited, exchange)
-            how = self.relaying(self.settings.lanes[opened.lane], exchange, body)
-            return relay_events(opened.response, exchange, how)
-
-        events = wait_then_relay(dispatching, every, exchange, self.recorder, relay_opened)
-        return EventStreamResponse(events, 200, headers)

@@ -14,6 +14,28 @@ from router.config import LaneConfig
 from router.errors import QueueFull, QueueTimeout
 
 
+class Slot:
+    """One of a lane's places at its engine, held from admission until the answer is done.
+    A context manager: the `with` around the work that took it gives it back, whatever
+    happens; giving it back twice is a no-op, so an early release on an error path is safe."""
+
+    __slots__ = ("gate", "held")
+
+    def __init__(self, gate: LaneGate) -> None:
+        self.gate, self.held = gate, True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.gate.leave()
+
+    def __enter__(self) -> Slot:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
 class LaneGate:
     def __init__(self, lane: str, slots: int, depth: int, timeout: float) -> None:
         self.lane, self.free, self.depth, self.timeout = lane, slots, depth, timeout
@@ -23,11 +45,11 @@ class LaneGate:
     def queued(self) -> int:
         return len(self.waiters)
 
-    async def enter(self) -> None:
+    async def enter(self) -> Slot:
         """Take a slot, waiting in line if need be; raises QueueFull or QueueTimeout."""
         if self.free > 0 and not self.waiters:
             self.free -= 1
-            return
+            return Slot(self)
         if len(self.waiters) >= self.depth:
             raise QueueFull(f"lane {self.lane!r} is full: {self.depth} requests already wait")
         slot = asyncio.get_running_loop().create_future()
@@ -45,9 +67,10 @@ class LaneGate:
                     f"lane {self.lane!r} had no free slot within {self.timeout:g} s"
                 ) from None
             raise
+        return Slot(self)
 
     def leave(self) -> None:
-        """Give the slot back: straight to the longest waiter, if any."""
+        """Give a slot back (`Slot.release`): straight to the longest waiter, if any."""
         while self.waiters:
             slot = self.waiters.popleft()
             if not slot.done():

@@ -18,7 +18,7 @@ from router.decide.bodies import Outgoing
 from router.decide.budget import Cap
 from router.decide.candidates import Candidate
 from router.decide.refusal import PromptCount
-from router.dispatch.admission import LaneGate
+from router.dispatch.admission import LaneGate, Slot
 from router.dispatch.attempts import DispatchEvents, LaneAttempts
 from router.dispatch.lanestate import LaneStates
 from router.engine.answer import Answer
@@ -56,7 +56,7 @@ class Opened:
     lane: str
     reason: str
     response: Answer
-    gate: LaneGate
+    slot: Slot  # the lane's place at its engine: whoever relays the answer gives it back
     cap: Cap | None  # the output cap the answering lane was sent, if any
 
 
@@ -100,13 +100,13 @@ class Dispatcher:
         if not self.states.usable(lane):
             raise LaneFailed(Failure(self.states.state(lane), self.unusable(lane)))
         outgoing = self.outgoing(bodies, lane)
-        await self.enter(gate, spot)
+        slot = await self.enter(gate, spot)
         try:
             response = await self.send(lane, outgoing, bodies)
         except BaseException:
-            gate.leave()
+            slot.release()
             raise
-        return Opened(lane, candidate.reason, response, gate, bodies.cap)
+        return Opened(lane, candidate.reason, response, slot, bodies.cap)
 
     async def send(self, lane: str, outgoing: Outgoing, bodies: Bodies) -> Answer:
         try:
@@ -127,19 +127,32 @@ class Dispatcher:
         except ContextTooLong as exc:
             raise LaneFailed(Failure("context", exc)) from None
 
-    async def enter(self, gate: LaneGate, spot: QueueSpot) -> None:
+    async def enter(self, gate: LaneGate, spot: QueueSpot) -> Slot:
         started, spot.lane = self.clock(), gate.lane
         try:
-            await gate.enter()
+            slot = await gate.enter()
         except Rejected as exc:
             raise LaneFailed(Failure(exc.code, exc)) from None
         finally:
             spot.lane = None
             spot.seconds += self.clock() - started
         self.events.waited(gate.lane, self.clock() - started)
+        return slot
 
     def unusable(self, lane: str) -> RouterError:
         health, url = self.states.health[lane], self.lanes[lane].base_url
         if health.state == "loading":
             return LaneUnavailable(f"lane {lane!r} at {url} is loading its model")
         return LaneUnreachable(f"lane {lane!r} is unreachable at {url}: {health.detail}")
+
+
+def abandon(dispatching: asyncio.Future[tuple[Opened, float]]) -> None:
+    """Stop a dispatch nobody waits for; if it got through already, undo that."""
+    if not dispatching.done():
+        dispatching.cancel()
+        return
+    if dispatching.cancelled() or dispatching.exception() is not None:
+        return
+    opened, _ = dispatching.result()
+    opened.response.close()
+    opened.slot.release()

@@ -16,7 +16,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from router.errors import EngineAnswer, RouterError, error_body, error_json
 from router.http.incoming import Incoming
-from router.stream.eventstream import EventStreamResponse
 
 log = logging.getLogger("lanerouter")
 
@@ -49,8 +48,6 @@ class Front:
         incoming = Incoming(scope, receive)
         try:
             response = await self.answer(incoming, *route)
-            if isinstance(response, EventStreamResponse):
-                response.gone = incoming.gone()  # the request's watcher, not a second one
             await response(scope, receive, send)
         finally:
             incoming.close()

@@ -1,9 +1,10 @@
-"""One request's record as it flows: where it went, how it ended, what was measured."""
+"""One request's record: what was decided about it (`Exchange`, written by the proxy alone, and
+its `Measurement`, by the meter alone), and how it ended (`Finished`, made once by whoever
+owns the request at its end: the proxy, or the committed stream). Observers only read them."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -55,24 +56,27 @@ class Exchange:
     measurement: Measurement
     lane: str = NO_LANE
     reason: str = NO_LANE
-    status: int = 0
-    outcome: Outcome = Outcome.OK
     streamed: bool = False
     cap: Cap | None = None  # the output limit lanerouter set on the body sent upstream
-    reprocessed: bool = False  # a continued conversation that got no prompt-cache reuse
     prompt_text: str | None = None  # only kept when the request log asks for text
-    completion_text: str | None = None
     conversation: tuple[bytes, ...] = field(default=(), repr=False)
-    inflight: bool = False  # counted in the in-flight gauge of its lane
-    release: Callable[[], None] | None = None  # gives the lane's slot back, once
-    finished: bool = False
+    started: bool = False  # its answer started on a lane: counted in flight there
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """How a request ended."""
+
+    status: int
+    outcome: Outcome
+    completion_text: str | None = None  # only kept when the request log asks for text
 
 
 class Observer(Protocol):
-    """What the relay reports to: a clock, and the start and end of each exchange."""
+    """What a request's owner reports to: a clock, and the start and end of each exchange."""
 
     def now(self) -> float: ...
 
     def started(self, exchange: Exchange) -> None: ...
 
-    def done(self, exchange: Exchange) -> None: ...
+    def finished(self, exchange: Exchange, end: Finished) -> None: ...

@@ -8,7 +8,7 @@ from typing import TypeVar, cast
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
-from router.observe.exchange import ENDPOINTS, Exchange
+from router.observe.exchange import ENDPOINTS, Exchange, Finished
 from router.observe.histograms import (
     DECODE_BUCKETS,
     DURATION_BUCKETS,
@@ -131,19 +131,20 @@ class Metrics:
 
     def started(self, exchange: Exchange) -> None:
         self.series(self.inflight, exchange.lane).inc()
-        exchange.inflight = True
 
-    def done(self, exchange: Exchange, routed: bool) -> None:
+    def done(self, exchange: Exchange, end: Finished, routed: bool, reprocessed: bool) -> None:
         lane, m = exchange.lane, exchange.measurement
         endpoint = ENDPOINTS.get(exchange.endpoint, "other")
-        self.series(self.requests, lane, exchange.reason, endpoint, exchange.outcome.value).inc()
-        if exchange.inflight:
+        self.series(self.requests, lane, exchange.reason, endpoint, end.outcome.value).inc()
+        if exchange.started:
             self.series(self.inflight, lane).dec()
         if not routed:
             return
         if m.ended is not None:
             self.series(self.duration, lane, endpoint).observe(m.ended - m.arrived)
         self.observe_tokens(exchange)
+        if reprocessed:
+            self.series(self.reprocessed, lane).inc()
 
     def observe_tokens(self, exchange: Exchange) -> None:
         lane, m = exchange.lane, exchange.measurement
@@ -161,5 +162,3 @@ class Metrics:
         self.series(self.prompt_tokens, lane).inc(tokens.prompt or 0)
         self.series(self.cached_tokens, lane).inc(tokens.cached or 0)
         self.series(self.completion_tokens, lane).inc(completion or 0)
-        if exchange.reprocessed:
-            self.series(self.reprocessed, lane).inc()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry
 
 from router.config import Settings
-from router.observe.exchange import NO_LANE, Exchange
+from router.observe.exchange import NO_LANE, Exchange, Finished
 from router.observe.metrics import Metrics
 from router.observe.reqlog import RequestLog
 from router.observe.reuse import ConversationTracker
@@ -35,26 +35,22 @@ class Recorder:
     def started(self, exchange: Exchange) -> None:
         self.metrics.started(exchange)
 
-    def done(self, exchange: Exchange) -> None:
-        """The exchange ended: give its slot back and record it, exactly once."""
-        if exchange.finished:
-            return
-        exchange.finished = True
-        if exchange.release is not None:
-            exchange.release()
+    def finished(self, exchange: Exchange, end: Finished) -> None:
+        """Record one ended request; its owner calls this once."""
         routed = exchange.lane != NO_LANE
-        if routed and exchange.conversation:
-            self.track_reuse(exchange)
-        self.metrics.done(exchange, routed)
-        self.log.write(exchange)
+        reprocessed = routed and bool(exchange.conversation) and self.track_reuse(exchange)
+        self.metrics.done(exchange, end, routed, reprocessed)
+        self.log.write(exchange, end, reprocessed)
 
-    def track_reuse(self, exchange: Exchange) -> None:
+    def track_reuse(self, exchange: Exchange) -> bool:
+        """Whether a continued conversation got none of its prompt back from the cache."""
         tokens = exchange.measurement.tokens.resolved()
         if tokens.prompt is None or tokens.cached is None:
-            return
+            return False
         lane, prints, now = exchange.lane, exchange.conversation, self.now()
-        exchange.reprocessed = self.conversations.reprocessed(lane, prints, tokens.cached, now)
+        reprocessed = self.conversations.reprocessed(lane, prints, tokens.cached, now)
         self.conversations.remember(lane, prints, tokens.prompt, now)
+        return reprocessed
 
     def close(self) -> None:
         self.log.close()

@@ -7,14 +7,16 @@ import sys
 import time
 from typing import Any, TextIO
 
-from router.observe.exchange import ENDPOINTS, Exchange
+from router.observe.exchange import ENDPOINTS, Exchange, Finished
 
 
 def round_or_none(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def log_record(exchange: Exchange, include_text: bool) -> dict[str, Any]:
+def log_record(
+    exchange: Exchange, end: Finished, reprocessed: bool, include_text: bool
+) -> dict[str, Any]:
     m = exchange.measurement
     tokens = m.tokens.resolved()
     ttft = m.ttft
@@ -25,8 +27,8 @@ def log_record(exchange: Exchange, include_text: bool) -> dict[str, Any]:
         "reason": exchange.reason,
         "endpoint": ENDPOINTS.get(exchange.endpoint, "other"),
         "stream": exchange.streamed,
-        "status": exchange.status,
-        "outcome": exchange.outcome.value,
+        "status": end.status,
+        "outcome": end.outcome.value,
         "prompt_tokens": tokens.prompt,
         "cached_tokens": tokens.cached,
         "completion_tokens": m.completion_tokens,
@@ -35,11 +37,11 @@ def log_record(exchange: Exchange, include_text: bool) -> dict[str, Any]:
         "decode_tps": round_or_none(m.decode_tps),
         "total_ms": None if m.ended is None else round((m.ended - m.arrived) * 1000, 1),
         "queue_ms": round(m.queue_wait * 1000, 1),
-        "reprocessed": exchange.reprocessed,
+        "reprocessed": reprocessed,
         "max_tokens_capped": exchange.cap.note if exchange.cap else None,
     }
     if include_text:
-        record |= {"prompt": exchange.prompt_text, "completion": exchange.completion_text}
+        record |= {"prompt": exchange.prompt_text, "completion": end.completion_text}
     return record
 
 
@@ -54,9 +56,10 @@ class RequestLog:
         elif destination != "off":
             self.stream = open(destination, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
-    def write(self, exchange: Exchange) -> None:
+    def write(self, exchange: Exchange, end: Finished, reprocessed: bool) -> None:
         if self.stream is not None:
-            line = json.dumps(log_record(exchange, self.include_text), ensure_ascii=False)
+            record = log_record(exchange, end, reprocessed, self.include_text)
+            line = json.dumps(record, ensure_ascii=False)
             self.stream.write(line + "\n")
 
     def close(self) -> None:

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncIterator, Mapping
+from typing import Protocol
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 
+class Chunks(Protocol):
+    """A committed stream (router.stream.committed): its chunks, and its one end."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
 class EventStreamResponse(Response):
     """Like Starlette's StreamingResponse minus its per-response task group and per-chunk
-    checks; a client that leaves cancels the relay, whose cleanup closes the engine stream."""
-
-    # The request's disconnect watcher (`Incoming.gone`), set by `Front` before the call.
-    gone: asyncio.Future[None] | None = None
+    checks. `gone` is the request's one disconnect watcher (`Incoming.gone`): a client that
+    leaves cancels the relay, and the stream's end (`aclose`) closes the engine stream."""
 
     def __init__(
-        self, chunks: AsyncGenerator[bytes, None], status: int, headers: Mapping[str, str]
+        self, chunks: Chunks, status: int, headers: Mapping[str, str], gone: asyncio.Future[None]
     ) -> None:
-        self.chunks = chunks
+        self.chunks, self.gone = chunks, gone
         self.status_code = status
         self.background = None
         self.init_headers(headers)
@@ -29,7 +36,6 @@ class EventStreamResponse(Response):
         task = asyncio.current_task()
         assert task is not None
         gone = self.gone
-        assert gone is not None, "Front gives every stream its request's watcher"
         client_left = False
 
         def on_gone(_: object) -> None:

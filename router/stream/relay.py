@@ -3,7 +3,7 @@ metered on the way."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 from starlette.responses import Response
@@ -11,11 +11,11 @@ from starlette.responses import Response
 from router.engine.answer import Answer
 from router.engine.upstream import HOP_BY_HOP, connection_tokens, upstream_errors
 from router.errors import RouterError, UpstreamError, sse_error_event
-from router.observe.exchange import Exchange, Observer, Outcome, outcome_for_status
+from router.observe.exchange import Exchange, Outcome, outcome_for_status
 from router.observe.texts import body_text, stream_text
 from router.stream.assemble import assemble
+from router.stream.committed import Ending
 from router.stream.drain import Drain
-from router.stream.eventstream import EventStreamResponse
 from router.stream.meter import StreamMeter, measure_body
 
 NOT_RELAYED = HOP_BY_HOP | {"content-length", "server", "date"}
@@ -47,9 +47,9 @@ def is_event_stream(upstream: Answer) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Relaying:
-    """How one answer is relayed, and to whom it reports."""
+    """How one answer is relayed."""
 
-    observer: Observer
+    clock: Callable[[], float]
     drain: Drain
     base_url: str
     strip_usage: bool = False  # remove the usage event lanerouter asked for itself
@@ -58,39 +58,25 @@ class Relaying:
     length_at: int | None = None  # the output limit an always-"stop" engine was sent
 
 
-async def relay(upstream: Answer, exchange: Exchange, how: Relaying) -> Response:
-    exchange.status = upstream.status_code
-    headers = relayed_headers(upstream, exchange)
+async def relay_body(
+    upstream: Answer, exchange: Exchange, how: Relaying
+) -> tuple[Response, str | None]:
+    """A whole answer for a client that asked for one (metered), and its text if kept."""
+    status, headers = upstream.status_code, relayed_headers(upstream, exchange)
     if how.assembled and is_event_stream(upstream):
         stream = await collect_stream(upstream, exchange, how)
         headers["content-type"] = "application/json; charset=utf-8"
         body = assemble(exchange.endpoint, stream, how.length_at)
-        return finish_body(exchange, how, body, headers)
-    if is_event_stream(upstream):
-        events = relay_events(upstream, exchange, how)
-        return EventStreamResponse(events, upstream.status_code, headers | STREAM_HEADERS)
-    with upstream_errors(exchange.lane, how.base_url):
-        body = await upstream.aread()
-    measure_body(exchange.measurement, body, how.observer.now())
-    return finish_body(exchange, how, body, headers)
-
-
-def finish_body(
-    exchange: Exchange, how: Relaying, body: bytes, headers: dict[str, str]
-) -> Response:
-    exchange.outcome = outcome_for_status(exchange.status)
-    exchange.completion_text = body_text(body) if how.keep_text else None
-    how.observer.done(exchange)
-    return Response(body, exchange.status, headers)
+    else:
+        with upstream_errors(exchange.lane, how.base_url):
+            body = await upstream.aread()
+        measure_body(exchange.measurement, body, how.clock())
+    return Response(body, status, headers), body_text(body) if how.keep_text else None
 
 
 async def collect_stream(upstream: Answer, exchange: Exchange, how: Relaying) -> bytes:
     """Read a whole stream (metered: its TTFT is real) for a client that did not ask for one."""
-    meter, parts, now = (
-        StreamMeter(exchange.measurement, length_at=how.length_at),
-        [],
-        how.observer.now,
-    )
+    meter, parts, now = StreamMeter(exchange.measurement, length_at=how.length_at), [], how.clock
     how.drain.add(upstream)
     try:
         with upstream_errors(exchange.lane, how.base_url):
@@ -106,14 +92,13 @@ async def collect_stream(upstream: Answer, exchange: Exchange, how: Relaying) ->
 
 
 async def relay_events(
-    upstream: Answer, exchange: Exchange, how: Relaying
+    upstream: Answer, exchange: Exchange, how: Relaying, ending: Ending
 ) -> AsyncGenerator[bytes, None]:
-    """Yield the engine's events as they come; a failure after the start ends in an SSE error."""
-    exchange.streamed = True
+    """Yield the engine's events as they come; a failure after the start ends in an SSE error.
+    How it ended goes into `ending`, which the stream's owner reads (router.stream.committed)."""
     meter = StreamMeter(exchange.measurement, strip_usage=how.strip_usage,
                         keep_text=how.keep_text, length_at=how.length_at)  # fmt: skip
-    now = how.observer.now
-    outcome = Outcome.CLIENT_DISCONNECTED  # unless the loop below gets to its end
+    now, ending.status = how.clock, upstream.status_code
     how.drain.add(upstream)
     try:
         with upstream_errors(exchange.lane, how.base_url):
@@ -124,9 +109,9 @@ async def relay_events(
         if meter.finish(now()).strip():
             # A malformed end: half an event would corrupt the client's last frame.
             raise UpstreamError(f"lane {exchange.lane!r} ended its stream inside an event")
-        outcome = outcome_for_status(upstream.status_code)
+        ending.outcome = outcome_for_status(upstream.status_code)
     except RouterError as exc:
-        outcome = Outcome.UPSTREAM_ABORTED
+        ending.outcome = Outcome.UPSTREAM_ABORTED
         # The 200 and part of the stream are gone already: end with a well-formed event.
         yield sse_error_event(how.drain.error_for(exc))
     finally:
@@ -134,13 +119,7 @@ async def relay_events(
         # Also runs when the client disconnects: closing drops the engine connection at once,
         # which is what makes llama.cpp stop generating and free its slot.
         upstream.close()
-        finish(exchange, how.observer, meter, outcome)
-
-
-def finish(exchange: Exchange, observer: Observer, meter: StreamMeter, outcome: Outcome) -> None:
-    if exchange.measurement.ended is None:
-        exchange.measurement.ended = observer.now()
-    exchange.outcome = outcome
-    if meter.content is not None:
-        exchange.completion_text = stream_text(meter.content)
-    observer.done(exchange)
+        if exchange.measurement.ended is None:
+            exchange.measurement.ended = now()
+        if meter.content is not None:
+            ending.completion_text = stream_text(meter.content)
