@@ -9,7 +9,8 @@ to core 1 (`taskset -c 1`) on the event loop lanerouter runs on (uvloop: uvicorn
 picks it when installed). That process keeps C keep-alive streaming POSTs in flight and reads
 every body chunk as it arrives, like the relay does:
 
-    hand      `EnginePool.post(...)`, then `await answer.read()` until b""  (llhttp via httptools)
+    hand      `EnginePool.request("POST", ...)`, then `await answer.read()` until b""
+              (llhttp via httptools)
     aiohttp   one `ClientSession` (TCPConnector limit=C, auto_decompress off, sock_read timeout
               as lanerouter's idle timeout), `async for data in resp.content.iter_any()`
     aiohttp-no-read-timeout   the same without sock_read: aiohttp re-arms that timer on every
@@ -117,13 +118,12 @@ def hand_client(port: int, scenario: Scenario) -> tuple[OpenStream, Callable[[],
     pool = EnginePool(f"http://127.0.0.1:{port}", CONNECT_TIMEOUT, ssl.create_default_context())
 
     async def one(n: int) -> tuple[int, int]:
-        answer = await pool.post(
-            TARGET, request_headers(scenario, n), BODY, FIRST_BYTE_TIMEOUT, IDLE_TIMEOUT
-        )
+        headers = request_headers(scenario, n)
+        answer = await pool.request("POST", TARGET, headers, BODY, FIRST_BYTE_TIMEOUT, IDLE_TIMEOUT)
         reads = size = 0
         try:
-            if answer.status_code != 200:
-                raise AssertionError(f"status {answer.status_code}")
+            if answer.status != 200:
+                raise AssertionError(f"status {answer.status}")
             while data := await answer.read():
                 reads += 1
                 size += len(data)

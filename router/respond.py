@@ -56,7 +56,7 @@ class Responder:
             stream = self.committed(relay_events(upstream, exchange, how, ending), ending, exchange)
             stream.hold(opened.slot)
             headers = relayed_headers(upstream, exchange) | STREAM_HEADERS
-            return EventStreamResponse(stream, upstream.status_code, headers, request.gone())
+            return EventStreamResponse(stream, upstream.status, headers, request.gone())
         with opened.slot:
             response, text = await watch(request, relay_body(upstream, exchange, how))
         status = response.status_code
@@ -98,7 +98,7 @@ class Responder:
         exchange.measurement.queue_wait = waited
         exchange.started = True
         self.recorder.started(exchange)
-        status = opened.response.status_code
+        status = opened.response.status
         log.info("%s -> %s (%s) %d", exchange.endpoint, opened.lane, opened.reason, status)
         lane = self.settings.lanes[opened.lane]
         return Relaying(

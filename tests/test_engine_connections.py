@@ -146,9 +146,9 @@ async def test_informational_answers_before_the_real_one_are_skipped() -> None:
     port = server.sockets[0].getsockname()[1]
     pool = EnginePool(f"http://127.0.0.1:{port}", 3.0, ssl.create_default_context())
     try:
-        answer = await pool.post("/v1/embeddings", [], b"{}", 5.0, 5.0)
-        assert (answer.status_code, answer.headers.get("content-length")) == (200, "2")
-        assert await answer.aread() == b"{}"
+        answer = await pool.request("POST", "/v1/embeddings", [], b"{}", 5.0, 5.0)
+        assert (answer.status, answer.headers.get("content-length")) == (200, "2")
+        assert await answer.read_all() == b"{}"
     finally:
         pool.close()
         server.close()

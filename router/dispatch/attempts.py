@@ -78,9 +78,9 @@ class LaneAttempts:
             raise Retryable(Failure("connect", exc)) from exc
         except RouterError as exc:  # timeout before the first byte, or a dropped connection
             raise Retryable(Failure(exc.code, exc)) from exc
-        status = response.status_code
+        status = response.status
         if status in RETRY_STATUSES or status == 400 or self.broken(lane, status):
-            body = await response.aread()  # and closes it
+            body = await response.read_all()  # and closes it
             answer = EngineAnswer(status, body, response.headers.get("content-type"))
             if (count := context_refusal(status, body)) is not None:
                 raise PromptRefused(count, answer)

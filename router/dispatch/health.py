@@ -42,4 +42,4 @@ async def probe(upstreams: Upstreams, lane: str) -> LaneHealth:
         response = await upstreams.get(lane, "/health", PROBE_TIMEOUT)
     except RouterError as exc:
         return LaneHealth("down", exc.detail)
-    return state_from_health(response.status_code, response.content)
+    return state_from_health(response.status, response.body)

@@ -83,7 +83,7 @@ async def read_limits(upstreams: Upstreams, limits: EngineLimits, lane: str) -> 
         answer = await upstreams.get(lane, LIMITS_PATH[engine], PROBE_TIMEOUT)
     except RouterError:
         return  # the next probe tries again
-    ctx = reported_context(engine, answer.content) if answer.status_code == 200 else None
+    ctx = reported_context(engine, answer.body) if answer.status == 200 else None
     if ctx is not None:
         limits.learn(lane, ctx)
 

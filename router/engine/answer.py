@@ -25,7 +25,7 @@ class Answer:
         self.conn, self.give_back, self.idle_timeout = conn, give_back, idle_timeout
         self.loop = asyncio.get_running_loop()
         self.parser = httptools.HttpResponseParser(self)
-        self.status_code = 0
+        self.status = 0
         self.raw_headers: list[tuple[str, str]] = []
         self.headers = Headers(self.raw_headers)
         self.parts: list[bytes] = []
@@ -48,7 +48,7 @@ class Answer:
             self.informational = True
             self.raw_headers.clear()
             return
-        self.status_code = self.parser.get_status_code()
+        self.status = self.parser.get_status_code()
         # Asked now: llhttp forgets it once the message is complete.
         self.keep_alive = self.parser.should_keep_alive()
         self.head_done = True
@@ -151,7 +151,7 @@ class Answer:
         else:
             self.timer = self.loop.call_later(self.span - idle, self.check_idle)
 
-    async def aread(self) -> bytes:
+    async def read_all(self) -> bytes:
         """The whole (rest of the) body."""
         parts = []
         try:

@@ -1,4 +1,5 @@
-"""Keep-alive connections to one engine, and the POST that starts an answer on one of them."""
+"""Keep-alive connections to one engine, and the request that starts an answer on one of them
+(a POST for the relayed requests, a GET for health probes and the engine's own limits)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ class EnginePool:
         self.connect_timeout = connect_timeout
         self.idle: deque[EngineConnection] = deque()
 
-    async def post(
+    async def request(
         self,
+        method: str,
         target: str,
         headers: list[tuple[str, str]],
         body: bytes,
@@ -39,7 +41,7 @@ class EnginePool:
         idle_timeout: float,
     ) -> Answer:
         """Send the request; return once the engine's status and headers arrived."""
-        head = self.request_head(target, headers, len(body))
+        head = self.request_head(method, target, headers, body)
         conn = self.take_idle()
         if conn is not None:
             try:
@@ -69,10 +71,13 @@ class EnginePool:
             raise
         return answer
 
-    def request_head(self, target: str, headers: list[tuple[str, str]], length: int) -> bytes:
-        lines = [f"POST {self.prefix}{target} HTTP/1.1", f"host: {self.netloc}"]
+    def request_head(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes
+    ) -> bytes:
+        lines = [f"{method} {self.prefix}{target} HTTP/1.1", f"host: {self.netloc}"]
         lines += [f"{name}: {value}" for name, value in headers]
-        lines.append(f"content-length: {length}")
+        if body or method == "POST":
+            lines.append(f"content-length: {len(body)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
 
     async def connect(self) -> EngineConnection:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-
-import httpx
+from typing import NamedTuple
 
 from router.config import LaneConfig, Settings
 from router.engine.answer import Answer
-from router.engine.enginepool import KEEPALIVE_EXPIRY, EnginePool
+from router.engine.enginepool import EnginePool
 from router.errors import (
     ConnectFailed,
     LaneUnreachable,
@@ -70,11 +70,11 @@ def connection_tokens(pairs: Iterable[tuple[str, str]]) -> frozenset[str]:
 def upstream_errors(lane: str, url: str) -> Iterator[None]:
     try:
         yield
-    except (httpx.ConnectError, httpx.ConnectTimeout, ConnectFailed, Unanswered) as exc:
+    except (ConnectFailed, Unanswered) as exc:
         raise with_detail(LaneUnreachable(f"lane {lane!r} is unreachable at {url}"), exc) from exc
-    except (httpx.TimeoutException, TimedOut) as exc:
+    except TimedOut as exc:
         raise with_detail(UpstreamTimeout(f"lane {lane!r} at {url} timed out"), exc) from exc
-    except (httpx.HTTPError, WireError) as exc:
+    except WireError as exc:
         raise with_detail(UpstreamError(f"lane {lane!r} at {url} failed"), exc) from exc
 
 
@@ -88,19 +88,23 @@ def describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+class Fetched(NamedTuple):
+    """A whole small answer: a health check, an engine's report of its limits."""
+
+    status: int
+    body: bytes
+
+
 class Upstreams:
-    """Per lane: keep-alive connections for requests (the hot path, `wire`), and an httpx
-    client for the health probes."""
+    """Per lane: keep-alive connections to its engine, for requests and probes alike."""
 
     def __init__(self, settings: Settings):
         self.lanes = settings.lanes
-        # One TLS context for all: each one httpx builds by itself costs about a megabyte.
-        tls = httpx.create_ssl_context()
+        tls = ssl.create_default_context()  # one for all lanes: each costs about a megabyte
         self.pools = {
             name: EnginePool(lane.base_url, lane.connect_timeout, tls)
             for name, lane in self.lanes.items()
         }
-        self.probes = {name: probe_client(lane, tls) for name, lane in self.lanes.items()}
         self.api_keys = {name: api_key(lane) for name, lane in self.lanes.items()}
 
     async def open(
@@ -115,32 +119,28 @@ class Upstreams:
         config = self.lanes[lane]
         sent = forwarded_headers(headers, self.api_keys[lane], request_id)
         with upstream_errors(lane, config.base_url):
-            return await self.pools[lane].post(
-                target, sent, content, config.first_byte_timeout, config.idle_timeout
+            return await self.pools[lane].request(
+                "POST", target, sent, content, config.first_byte_timeout, config.idle_timeout
             )
 
-    async def get(self, lane: str, path: str, wait: float) -> httpx.Response:
+    async def get(self, lane: str, path: str, wait: float) -> Fetched:
+        """A whole GET answer within `wait` seconds (health probes, the engine's limits)."""
+        key = self.api_keys[lane]
+        headers = [("accept-encoding", "identity")]
+        headers += [("authorization", f"Bearer {key}")] if key else []
         with upstream_errors(lane, self.lanes[lane].base_url):
-            return await self.probes[lane].get(path, timeout=wait)
+            try:
+                async with asyncio.timeout(wait):
+                    answer = await self.pools[lane].request("GET", path, headers, b"", wait, wait)
+                    return Fetched(answer.status, await answer.read_all())
+            except TimeoutError as exc:
+                raise TimedOut(f"no whole answer within {wait:g} s") from exc
 
     async def aclose(self) -> None:
         for pool in self.pools.values():
             pool.close()
-        for client in self.probes.values():
-            await client.aclose()
 
 
 def api_key(lane: LaneConfig) -> str | None:
     """The lane's key, read from the environment variable the config names (never logged)."""
     return os.environ.get(lane.api_key_env) if lane.api_key_env else None
-
-
-def probe_client(lane: LaneConfig, tls: ssl.SSLContext) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=lane.base_url,
-        timeout=httpx.Timeout(lane.connect_timeout),
-        limits=httpx.Limits(max_connections=4, keepalive_expiry=KEEPALIVE_EXPIRY),
-        trust_env=False,  # a desktop's HTTP_PROXY must not capture loopback engine traffic
-        follow_redirects=False,
-        verify=tls,
-    )

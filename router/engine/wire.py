@@ -22,7 +22,7 @@ class Headers:
     def get(self, name: str, default: str = "") -> str:
         return next((v for k, v in self.raw if k == name), default)
 
-    def multi_items(self) -> list[tuple[str, str]]:
+    def items(self) -> list[tuple[str, str]]:
         return self.raw
 
 

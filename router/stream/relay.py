@@ -35,7 +35,7 @@ def exchange_headers(exchange: Exchange) -> dict[str, str]:
 
 
 def relayed_headers(upstream: Answer, exchange: Exchange) -> dict[str, str]:
-    pairs = upstream.headers.multi_items()
+    pairs = upstream.headers.items()
     dropped = NOT_RELAYED | connection_tokens(pairs)
     headers = {k: v for k, v in pairs if k not in dropped}
     return headers | exchange_headers(exchange)
@@ -62,14 +62,14 @@ async def relay_body(
     upstream: Answer, exchange: Exchange, how: Relaying
 ) -> tuple[Response, str | None]:
     """A whole answer for a client that asked for one (metered), and its text if kept."""
-    status, headers = upstream.status_code, relayed_headers(upstream, exchange)
+    status, headers = upstream.status, relayed_headers(upstream, exchange)
     if how.assembled and is_event_stream(upstream):
         stream = await collect_stream(upstream, exchange, how)
         headers["content-type"] = "application/json; charset=utf-8"
         body = assemble(exchange.endpoint, stream, how.length_at)
     else:
         with upstream_errors(exchange.lane, how.base_url):
-            body = await upstream.aread()
+            body = await upstream.read_all()
         measure_body(exchange.measurement, body, how.clock())
     return Response(body, status, headers), body_text(body) if how.keep_text else None
 
@@ -98,7 +98,7 @@ async def relay_events(
     How it ended goes into `ending`, which the stream's owner reads (router.stream.committed)."""
     meter = StreamMeter(exchange.measurement, strip_usage=how.strip_usage,
                         keep_text=how.keep_text, length_at=how.length_at)  # fmt: skip
-    now, ending.status = how.clock, upstream.status_code
+    now, ending.status = how.clock, upstream.status
     how.drain.add(upstream)
     try:
         with upstream_errors(exchange.lane, how.base_url):
@@ -109,7 +109,7 @@ async def relay_events(
         if meter.finish(now()).strip():
             # A malformed end: half an event would corrupt the client's last frame.
             raise UpstreamError(f"lane {exchange.lane!r} ended its stream inside an event")
-        ending.outcome = outcome_for_status(upstream.status_code)
+        ending.outcome = outcome_for_status(upstream.status)
     except RouterError as exc:
         ending.outcome = Outcome.UPSTREAM_ABORTED
         # The 200 and part of the stream are gone already: end with a well-formed event.
