@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from router.decide.intentconfig import IntentConfig
-from router.defaults import DEFAULT_LANES, DEFAULT_RULES
+from router.defaults import DEFAULT_LANES
 from router.errors import ConfigError
 
 EngineKind = Literal["llamacpp", "ik_llamacpp", "vllm"]
@@ -58,7 +58,7 @@ class LaneConfig(_Strict):
 
 class RuleConfig(_Strict):
     name: str
-    lane: str = "audit"
+    lane: str | None = None  # None: the routing's audit_lane
     keywords: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     fields: tuple[Literal["system", "last_user"], ...] = ("system", "last_user")
@@ -79,7 +79,7 @@ class RoutingConfig(_Strict):
     tools_lane: str = "tools"
     audit_lane: str = "audit"
     min_answer_tokens: int = Field(default=1024, ge=1)  # room a lane must leave after the prompt
-    rules: tuple[RuleConfig, ...] = tuple(RuleConfig(**rule) for rule in DEFAULT_RULES)
+    rules: tuple[RuleConfig, ...] = ()  # keyword and regex rules; config.toml shows how
 
 
 class RequestLogConfig(_Strict):
@@ -140,7 +140,7 @@ def check_lane_names(settings: Settings) -> None:
     named = [("routing.default_lane", routing.default_lane)]
     named.append(("routing.tools_lane", routing.tools_lane))
     named.append(("routing.audit_lane", routing.audit_lane))
-    named += [(f"routing.rules[{r.name}].lane", r.lane) for r in routing.rules]
+    named += [(f"routing.rules[{r.name}].lane", r.lane) for r in routing.rules if r.lane]
     named += [(f"lanes.{n}.fallback", f) for n, lane in lanes.items() for f in lane.fallback]
     for key, target in named:
         if target not in lanes:

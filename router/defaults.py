@@ -1,13 +1,10 @@
-"""The built-in defaults: the user's three lanes and the routing rules. config.toml mirrors them."""
+"""The default config's lanes (the user's three), as Settings.lanes takes them when a config
+file names none; every other default is a field default of the settings models. config.toml
+spells out the same, and a test keeps the two equal."""
 
 from __future__ import annotations
 
 from typing import Any
-
-# Keyword and regex rules a user may add (config.toml shows how); the intent classifier
-# (router/decide/judge.py, vocabularies in router/decide/vocabulary.py) makes the audit
-# decision itself.
-DEFAULT_RULES: tuple[dict[str, Any], ...] = ()
 
 DEFAULT_LANES: dict[str, dict[str, Any]] = {
     "audit": {

@@ -28,6 +28,8 @@ WireError                   the engine transport (router.engine.upstream maps th
 ├── TimedOut
 └── Broken                  closed, or malformed HTTP, before the answer was complete
     └── Unanswered          closed before a single byte of the answer
+Trailing                    stops the engine answer's parser at bytes past the answer's end
+IllegalTransition           a state machine asked for a move its table forbids (a bug)
 LaneFailed                  a lane did not answer: its Failure(cause, error) for the dispatcher
 └── Retryable               ... and trying the same lane again may help
 DropConnection              (demo engines) drop the client's socket mid-answer
@@ -201,6 +203,14 @@ class LaneFailed(Exception):
 
 class Retryable(LaneFailed):
     """A lane failure that another try on the same lane may mend."""
+
+
+class Trailing(Exception):
+    """Raised from the parser's callbacks at a second response on one engine connection."""
+
+
+class IllegalTransition(Exception):
+    """A move that a state machine's table of allowed transitions does not hold."""
 
 
 class DropConnection(Exception):

@@ -35,6 +35,8 @@ def owned(fail: bool = False) -> tuple[CommittedStream, LaneGate, list[Finished]
 async def test_a_stream_read_to_its_end() -> None:
     stream, gate, ended = owned()
     assert [chunk async for chunk in stream] == [b"data: 1\n\n", b"data: 2\n\n"]
+    assert (ended, gate.free) == ([], 0)  # nothing ends until its sender says so
+    await stream.aclose()
     assert ended == [Finished(200, Outcome.OK)]
     assert gate.free == 1
 
@@ -51,7 +53,7 @@ async def test_a_stream_closed_before_it_began() -> None:
 
 async def test_a_stream_the_client_leaves_halfway() -> None:
     stream, gate, ended = owned()
-    assert await anext(stream) == b"data: 1\n\n"
+    assert await anext(aiter(stream)) == b"data: 1\n\n"
     await stream.aclose()
     assert ended == [Finished(200, Outcome.CLIENT_DISCONNECTED)]
     assert gate.free == 1

@@ -153,3 +153,33 @@ async def test_informational_answers_before_the_real_one_are_skipped() -> None:
         pool.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_second_response_on_the_connection_never_reaches_the_client() -> None:
+    # A broken engine writes two answers for one request in one write: only the first is the
+    # answer; the connection is closed, not pooled, so the next request gets a fresh one.
+    connections = 0
+
+    async def engine(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while await reader.readuntil(b"\r\n\r\n"):
+            await reader.readexactly(2)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+                b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nINJECTED"
+            )
+            await writer.drain()
+
+    server = await asyncio.start_server(engine, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = EnginePool(f"http://127.0.0.1:{port}", 3.0, ssl.create_default_context())
+    try:
+        for _ in range(2):
+            answer = await pool.request("POST", "/v1/embeddings", [], b"{}", 5.0, 5.0)
+            assert await answer.read_all() == b"{}"
+        assert connections == 2
+    finally:
+        pool.close()
+        server.close()
+        await server.wait_closed()

@@ -78,12 +78,12 @@ class Route:
     reason: str
 
 
-def compile_rule(rule: RuleConfig) -> Rule:
+def compile_rule(rule: RuleConfig, audit_lane: str) -> Rule:
     words = [r"\b" + re.escape(k) + r"\b" for k in rule.keywords]
     alternatives = words + [f"(?:{p})" for p in rule.patterns]
     # A rule with neither keywords nor patterns never matches.
     regex = re.compile("|".join(alternatives) or r"(?!x)x", re.IGNORECASE)
-    return Rule(name=rule.name, lane=rule.lane, regex=regex, fields=rule.fields)
+    return Rule(name=rule.name, lane=rule.lane or audit_lane, regex=regex, fields=rule.fields)
 
 
 def build_route_table(settings: Settings) -> RouteTable:
@@ -99,7 +99,7 @@ def build_route_table(settings: Settings) -> RouteTable:
         lanes=tuple(settings.lanes),
         model_ids=model_ids,
         listed_ids=(AUTO, *settings.lanes, *(alias for alias, _ in aliases)),
-        rules=tuple(compile_rule(r) for r in settings.routing.rules),
+        rules=tuple(compile_rule(r, settings.routing.audit_lane) for r in settings.routing.rules),
         tools_lane=settings.routing.tools_lane,
         default_lane=settings.routing.default_lane,
         audit_lane=settings.routing.audit_lane,

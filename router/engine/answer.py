@@ -1,15 +1,18 @@
 """Reading one engine answer: status and headers, then body bytes as each socket read brings
-them, with first-byte and idle timeouts and back-pressure on a slow client."""
+them, with first-byte and idle timeouts and back-pressure on a slow client. Its phases are a
+checked state machine (router.engine.phase). Bytes after the end of the answer (an engine
+writing a second response on the connection) never reach the client: the connection closes."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import httptools
 
+from router.engine.phase import UNFINISHED, Phase, advance
+from router.engine.silence import Silence
 from router.engine.wire import EngineConnection, Headers
-from router.errors import Broken, TimedOut, Unanswered, WireError
+from router.errors import Broken, TimedOut, Trailing, Unanswered, WireError
 
 # Above this much unread body the socket is paused, so a slow client holds the engine back
 # instead of filling lanerouter's memory.
@@ -23,20 +26,16 @@ class Answer:
 
     def __init__(self, conn: EngineConnection, give_back: GiveBack, idle_timeout: float) -> None:
         self.conn, self.give_back, self.idle_timeout = conn, give_back, idle_timeout
-        self.loop = asyncio.get_running_loop()
+        self.silence = Silence(idle_timeout, self.timed_out)
         self.parser = httptools.HttpResponseParser(self)
         self.status = 0
         self.raw_headers: list[tuple[str, str]] = []
         self.headers = Headers(self.raw_headers)
         self.parts: list[bytes] = []
         self.buffered = 0
-        self.paused = self.head_done = self.complete = self.released = self.keep_alive = False
-        self.received_any = self.informational = False
-        self.error: WireError | None = None
-        self.waiter: asyncio.Future[None] | None = None
-        self.waiting_since = self.loop.time()
-        self.timer: asyncio.TimerHandle | None = None
-        self.span = idle_timeout
+        self.phase = Phase.HEAD
+        self.paused = self.keep_alive = self.received_any = self.informational = False
+        self.error: WireError | None = None  # set as the answer becomes FAILED
         conn.answer = self
 
     # llhttp callbacks
@@ -44,6 +43,8 @@ class Answer:
         self.raw_headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
+        if self.phase is not Phase.HEAD:
+            raise Trailing  # a second response on the connection
         if self.parser.get_status_code() < 200:  # "100 Continue" and the like: not the answer
             self.informational = True
             self.raw_headers.clear()
@@ -51,7 +52,7 @@ class Answer:
         self.status = self.parser.get_status_code()
         # Asked now: llhttp forgets it once the message is complete.
         self.keep_alive = self.parser.should_keep_alive()
-        self.head_done = True
+        self.phase = advance(self.phase, Phase.BODY)
 
     def on_body(self, body: bytes) -> None:
         self.parts.append(body)
@@ -61,61 +62,67 @@ class Answer:
         if self.informational:
             self.informational = False
         else:
-            self.complete = True
+            self.phase = advance(self.phase, Phase.COMPLETE)
 
     # from the connection
     def feed(self, data: bytes) -> None:
         self.received_any = True
+        if self.phase not in UNFINISHED:
+            self.conn.close()  # bytes past the end of the answer: the connection is not sound
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self.fail(Broken(f"malformed HTTP from the engine: {exc}"))
+            if not isinstance(exc.__context__, Trailing):
+                self.fail(Broken(f"malformed HTTP from the engine: {exc}"))
             self.conn.close()
             return
         if self.buffered > HIGH_WATER and not self.paused:
             self.paused = True
             self.conn.pause(True)
-        self.wake()
+        self.silence.wake()
 
     def lost(self, exc: Exception | None) -> None:
-        if not self.complete:
-            detail = f": {exc}" if exc else ""
-            kind = Broken if self.received_any else Unanswered
-            self.fail(kind(f"the engine closed the connection{detail}"))
+        detail = f": {exc}" if exc else ""
+        kind = Broken if self.received_any else Unanswered
+        self.fail(kind(f"the engine closed the connection{detail}"))
 
     def fail(self, error: WireError) -> None:
-        if self.error is None:
-            self.error = error
-        self.wake()
+        """The first failure of an unfinished answer wins; after its end nothing can fail it."""
+        if self.phase in UNFINISHED:
+            self.phase, self.error = advance(self.phase, Phase.FAILED), error
+        self.silence.wake()
 
-    def wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+    def timed_out(self, span: float) -> None:
+        what = "the first byte" if self.phase is Phase.HEAD else "the next chunk"
+        self.fail(TimedOut(f"no answer within {span:g} s waiting for {what}"))
+        self.conn.close()
 
     # for the relay
     async def head(self, first_byte_timeout: float) -> None:
         """Wait for status and headers; from then on the timeout is the idle gap."""
-        self.span = first_byte_timeout
-        while not self.head_done:
-            if self.error is not None:
-                raise self.error
-            await self.wait()
-        self.span = self.idle_timeout
-        if self.timer is not None:  # armed for the first byte: the next wait arms anew
-            self.timer.cancel()
-            self.timer = None
+        self.silence.rearm(first_byte_timeout)
+        while self.phase is Phase.HEAD:
+            await self.silence.wait()
+        if self.error is not None:
+            raise self.error
+        if self.phase is Phase.RELEASED:
+            raise Broken("the answer was closed before its head arrived")
+        self.silence.rearm(self.idle_timeout)
 
     async def read(self) -> bytes:
         """All body bytes that arrived since the last read (b"" at the end of the answer)."""
         while True:
             if self.parts:
                 return self.take()
-            if self.complete:
+            if self.phase is Phase.COMPLETE:
                 self.release(reusable=self.keep_alive)
                 return b""
             if self.error is not None:
                 raise self.error
-            await self.wait()
+            if self.phase is Phase.RELEASED:
+                return b""  # closed by its reader: nothing more will come
+            await self.silence.wait()
 
     def take(self) -> bytes:
         parts = self.parts
@@ -126,30 +133,6 @@ class Answer:
             self.paused = False
             self.conn.pause(False)
         return data
-
-    async def wait(self) -> None:
-        # Silence counts from here: time the relay spent on a slow client is not the engine's.
-        self.waiting_since = self.loop.time()
-        self.waiter = self.loop.create_future()
-        if self.timer is None:
-            self.timer = self.loop.call_later(self.span, self.check_idle)
-        try:
-            await self.waiter
-        finally:
-            self.waiter = None
-
-    def check_idle(self) -> None:
-        # One timer per idle period rather than one per read: it re-arms for what is left.
-        self.timer = None
-        if self.waiter is None or self.waiter.done():  # not waiting, or woken already
-            return
-        idle = self.loop.time() - self.waiting_since
-        if idle >= self.span:
-            what = "the first byte" if not self.head_done else "the next chunk"
-            self.fail(TimedOut(f"no answer within {self.span:g} s waiting for {what}"))
-            self.conn.close()
-        else:
-            self.timer = self.loop.call_later(self.span - idle, self.check_idle)
 
     async def read_all(self) -> bytes:
         """The whole (rest of the) body."""
@@ -172,14 +155,13 @@ class Answer:
         self.conn.close()
 
     def release(self, reusable: bool) -> None:
-        if self.released:
-            return
-        self.released = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        if self.phase is Phase.RELEASED:
+            return  # closing is safe to repeat: every path out of a relay closes its answer
+        complete = self.phase is Phase.COMPLETE
+        self.phase = advance(self.phase, Phase.RELEASED)
+        self.silence.stop()
         self.conn.answer = None
-        done_cleanly = reusable and self.complete and self.error is None and not self.conn.closed
+        done_cleanly = reusable and complete and not self.conn.closed
         if done_cleanly:
             self.give_back(self.conn)
         else:

@@ -31,7 +31,9 @@ class Ending:
 
 
 class CommittedStream:
-    """An async iterator of the relayed chunks; `aclose()` is its one end."""
+    """The relayed chunks and their one end, `aclose()`, which whoever sends the stream calls
+    however the sending ends (router.stream.eventstream does, in a `finally`). Iterating hands
+    out the relay's own generator: the owner adds nothing to the path of each chunk."""
 
     def __init__(
         self,
@@ -48,15 +50,8 @@ class CommittedStream:
         """The lane's slot, from the moment the stream's answer has one (queued: later)."""
         self.slot = slot
 
-    def __aiter__(self) -> CommittedStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return await anext(self.events)
-        except BaseException:  # the end, a failure, or the client leaving (a cancellation)
-            await self.aclose()
-            raise
+    def __aiter__(self) -> AsyncGenerator[bytes, None]:
+        return self.events
 
     async def aclose(self) -> None:
         if self.closed:
