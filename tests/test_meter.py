@@ -235,3 +235,17 @@ def test_an_always_stop_engine_that_stopped_at_its_limit_says_length() -> None:
     )
     out = StreamMeter(Measurement(arrived=0.0), length_at=8).feed(anthropic, 1.0)
     assert b'"stop_reason":"max_tokens"' in out
+
+
+@pytest.mark.parametrize("limit", [40, 41])
+def test_the_count_after_the_finish_event_decides_it(limit: int) -> None:
+    # With include_usage, ik_llama.cpp's finish event carries no timings: the count of
+    # generated tokens (40 here) comes on the usage event after it.
+    raw = response_body(CAPTURES / "ik_llama/chat_stream_include_usage.txt")
+    meter, now = StreamMeter(Measurement(arrived=0.0), length_at=limit), 1.0
+    out = b"".join(meter.feed(raw[i : i + 97], now) for i in range(0, len(raw), 97))
+    out += meter.release() + meter.finish(now)
+    if limit == 40:
+        assert out == raw.replace(b'"finish_reason":"stop"', b'"finish_reason":"length"')
+    else:
+        assert out == raw  # it stopped by itself

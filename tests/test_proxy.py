@@ -69,9 +69,9 @@ def test_stream_is_relayed_byte_for_byte(
         sent = sent[:-2] + sent[-1:]
     plan = engines[lane].script.plans[-1]
     at_limit = plan.completion_tokens == requested_output(body)
-    if lane == "chat" and at_limit and "stream_options" not in body:
+    if lane == "chat" and at_limit:
         # ik_llama.cpp says "stop" at max_tokens too: the one change lanerouter makes (on the
-        # finish event, which carries the counts unless the client asked for a usage event).
+        # finish event, from the counts on it or, with a usage event, on the event after it).
         sent = [s.replace(b'"finish_reason":"stop"', b'"finish_reason":"length"') for s in sent]
     assert received == b"".join(sent)
     assert received.count(b"\n\n") >= 5
@@ -354,12 +354,15 @@ def test_cors_is_off_unless_origins_are_listed(
     assert "access-control-allow-origin" not in other.headers
 
 
-@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize(("stream", "usage"), [(True, False), (True, True), (False, False)])
 def test_ik_llama_stopping_at_the_limit_is_reported_as_length(
-    router_url: str, engines: dict[str, Engine], stream: bool
+    router_url: str, engines: dict[str, Engine], stream: bool, usage: bool
 ) -> None:
     # ik_llama.cpp says "stop" even when max_tokens cut the answer; the client must know.
-    body = {"messages": HELLO["messages"], "max_tokens": 3, "stream": stream}
+    # With include_usage its count comes after the finish event.
+    body: dict[str, Any] = {"messages": HELLO["messages"], "max_tokens": 3, "stream": stream}
+    if usage:
+        body["stream_options"] = {"include_usage": True}
     response = post(router_url, "/v1/chat/completions", body)
     assert response.headers["x-lane"] == "chat"
     sent = b"".join(engines["chat"].script.sent) if stream else b""

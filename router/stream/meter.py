@@ -76,7 +76,9 @@ STOPPED = ((b'"finish_reason":"stop"', b'"finish_reason":"length"'),
 
 class StreamMeter:
     """Sees every chunk of one stream; forwards whole events, minus an injected usage event,
-    and (`length_at`: an engine that always says "stop") with the true finish reason."""
+    and (`length_at`: an engine that always says "stop") with the true finish reason. That
+    engine reports how many tokens it generated on its finish event, or, when the client asked
+    for usage, on the event right after it: then the finish event is held until that one."""
 
     def __init__(
         self, measurement: Measurement, *, strip_usage: bool = False, keep_text: bool = False,
@@ -86,6 +88,7 @@ class StreamMeter:
         self.strip_usage = strip_usage
         self.length_at = length_at
         self.splitter = EventSplitter()
+        self.held = b""  # a finish event waiting for the token count that follows it
         # Content events, kept only when the request log wants the completion's text.
         self.content: list[bytes] | None = [] if keep_text else None
 
@@ -103,18 +106,34 @@ class StreamMeter:
         if content is not None and block.find(b'"usage"') < 0 and block.find(b'"timings"') < 0:
             if content:
                 self.count_content(block, now)
-            return block
+                return block
+            if self.length_at is None:  # else it may be the finish event, read below
+                return block
         facts = decoded_facts(block)
         if facts.content:
             self.count_content(block, now)
         self.m.tokens = self.m.tokens.merge(facts.tokens)
-        if self.strip_usage and facts.usage_only:
+        if self.length_at is not None:
+            return self.true_finish(block, facts.tokens.predicted_n, facts.usage_only)
+        return b"" if self.strip_usage and facts.usage_only else block
+
+    def true_finish(self, block: bytes, generated: int | None, usage_only: bool) -> bytes:
+        """`block`, and a held finish event before it, with "stop" made "length" where the
+        engine generated as many tokens as it was allowed."""
+        held, self.held = self.held, b""
+        if generated is None and not held and any(said in block for said, _ in STOPPED):
+            self.held = block  # its count comes with the next event
             return b""
-        generated = facts.tokens.predicted_n
-        if self.length_at is not None and generated is not None and generated >= self.length_at:
+        out = held + (b"" if self.strip_usage and usage_only else block)
+        if generated is not None and self.length_at is not None and generated >= self.length_at:
             for said, meant in STOPPED:
-                block = block.replace(said, meant)
-        return block
+                out = out.replace(said, meant)
+        return out
+
+    def release(self) -> bytes:
+        """A finish event still held when the stream ends, as the engine sent it."""
+        held, self.held = self.held, b""
+        return held
 
     def count_content(self, block: bytes, now: float) -> None:
         m = self.m

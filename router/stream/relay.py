@@ -82,7 +82,7 @@ async def collect_stream(upstream: Answer, exchange: Exchange, how: Relaying) ->
         with upstream_errors(exchange.lane, how.base_url):
             while chunk := await upstream.read():
                 parts.append(meter.feed(chunk, now()))
-        parts.append(meter.finish(now()))
+        parts += (meter.release(), meter.finish(now()))
     except RouterError as exc:
         raise how.drain.error_for(exc) from exc
     finally:
@@ -106,6 +106,8 @@ async def relay_events(
                 out = meter.feed(chunk, now())
                 if out:
                     yield out
+        if held := meter.release():
+            yield held
         if meter.finish(now()).strip():
             # A malformed end: half an event would corrupt the client's last frame.
             raise UpstreamError(f"lane {exchange.lane!r} ended its stream inside an event")
