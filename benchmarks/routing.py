@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from router.config import load_settings
+from router.configfile import load_settings
 from router.decide.intent import classify
 from router.decide.routing import RouteTable, build_route_table, choose_lane
 

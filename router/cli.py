@@ -15,7 +15,8 @@ from pathlib import Path
 import uvicorn
 
 from router.app import create_app
-from router.config import Settings, load_settings
+from router.config import Settings
+from router.configfile import load_settings
 from router.decide import explain
 from router.demo import traffic
 from router.demo.stack import start_simulated_engines

@@ -2,23 +2,21 @@
 
 Precedence, highest first: ``LANEROUTER_*`` environment variables (nested keys joined with
 ``__``, e.g. ``LANEROUTER_LANES__AUDIT__BASE_URL``), then the TOML file, then the defaults
-below. The defaults mirror the top-level ``config.toml``; a test keeps the two equal.
+below (router.configfile reads the file). The defaults mirror the top-level ``config.toml``;
+a test keeps the two equal.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from router.decide.intentconfig import IntentConfig
 from router.defaults import DEFAULT_LANES
-from router.errors import ConfigError
 
 EngineKind = Literal["llamacpp", "ik_llamacpp", "vllm"]
 LANE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -151,46 +149,3 @@ def check_lane_names(settings: Settings) -> None:
             if alias.lower() in seen:
                 raise ValueError(f"lanes.{name}.aliases: {alias!r} is already taken")
             seen[alias.lower()] = name
-
-
-def load_settings(path: Path | None) -> Settings:
-    """Read settings from ``path`` (or defaults only), raising ConfigError with one message."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"config file {path}: {exc}") from None
-    data["lanes"] = with_lane_defaults(data.get("lanes"))
-    try:
-        return Settings(**data)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, path)) from None
-
-
-def with_lane_defaults(lanes: object) -> object:
-    """The file's lanes (or the built-in ones when it names none); a lane named like a built-in
-    one takes that lane's values for every key the file leaves out."""
-    if lanes is None:
-        return DEFAULT_LANES
-    if not isinstance(lanes, dict):
-        return lanes  # validation names the mistake
-    return {
-        name: DEFAULT_LANES[name] | values
-        if name in DEFAULT_LANES and isinstance(values, dict)
-        else values
-        for name, values in lanes.items()
-    }
-
-
-def describe_validation_error(exc: ValidationError, path: Path | None) -> str:
-    source = f" in {path}" if path else ""
-    lines = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
-        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-        message = message.removeprefix("Value error, ")
-        lines.append(f"{key}: {message}" if key else message)
-    return f"invalid configuration{source}: " + "; ".join(lines)

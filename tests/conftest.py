@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from router.app import create_app
-from router.config import LaneConfig, Settings, load_settings
+from router.config import LaneConfig, Settings
+from router.configfile import load_settings
 from router.demo.engine import Profile, SimEngine
 from router.demo.script import Script
 from router.http.serving import BackgroundServer

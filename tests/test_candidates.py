@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from router.config import EngineKind, load_settings
+from router.config import EngineKind
+from router.configfile import load_settings
 from router.decide.budget import answer_room, output_cap
 from router.decide.candidates import estimate_prompt_tokens, estimate_text_tokens, plan_candidates
 from router.decide.routing import Route

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from router.config import load_settings
+from router.configfile import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ import yaml
 from conftest import Engine
 
 from router.cli import build_parser
-from router.config import load_settings
+from router.configfile import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

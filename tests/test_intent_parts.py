@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from router.config import load_settings
+from router.configfile import load_settings
 from router.decide.humantext import human_text
 from router.decide.intent import classify
 from router.decide.intentconfig import IntentConfig, terms

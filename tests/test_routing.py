@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from router.config import RuleConfig, load_settings
+from router.config import RuleConfig
+from router.configfile import load_settings
 from router.decide.intent import classify
 from router.decide.routing import build_route_table, choose_lane
 from router.errors import UnknownLane

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from router.config import load_settings
+from router.configfile import load_settings
 from router.decide.intent import classify
 from router.decide.routing import build_route_table, choose_by_content, choose_lane
 
