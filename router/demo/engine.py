@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from router.demo import other_wire
+from router.demo import responses_wire
 from router.demo.asgi import error, lifespan, parse_json, read_body, send_health, send_json
 from router.demo.dialects import stream_steps, whole_body
 from router.demo.pacer import Pacer, paused
@@ -130,7 +130,7 @@ class SimEngine:
             await send_json(send, 200, {"input_tokens": plan.prompt_tokens})
         elif path == "/v1/embeddings":
             inputs = body.get("input")
-            await send_json(send, 200, other_wire.embeddings_body(plan, as_list(inputs)))
+            await send_json(send, 200, responses_wire.embeddings_body(plan, as_list(inputs)))
         elif body.get("stream") is True:
             steps = stream_steps(path, plan, prompt_ms, predicted_ms)
             pacer = Pacer(receive, first_delay, token_delay, behaviour)

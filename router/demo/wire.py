@@ -19,6 +19,11 @@ def sse(obj: object) -> bytes:
     return b"data: " + dumps(obj) + b"\n\n"
 
 
+def event(name: str, data: dict[str, Any]) -> bytes:
+    """A named SSE event (Anthropic's and the Responses API's framing)."""
+    return b"event: " + name.encode() + b"\ndata: " + dumps(data) + b"\n\n"
+
+
 def new_id(prefix: str, hex_chars: int = 16) -> str:
     return prefix + secrets.token_hex(hex_chars // 2)
 
