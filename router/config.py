@@ -49,6 +49,12 @@ class LaneConfig(_Strict):
     @classmethod
     def _check_url(cls, value: str) -> str:
         parts = urlsplit(value)
+        if parts.username is not None or parts.password is not None:
+            # Never echo the value: it holds the secret.
+            raise ValueError(
+                "must not hold credentials (they would show in errors and logs): put the "
+                "engine's key in an environment variable and name it in api_key_env"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
         return value.rstrip("/")

@@ -38,7 +38,8 @@ DropConnection              (demo engines) drop the client's socket mid-answer
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from router.decide.refusal import PromptCount
@@ -127,6 +128,20 @@ class LaneUnreachable(UpstreamError):
 class UpstreamTimeout(UpstreamError):
     status = 504
     code = "upstream_timeout"
+
+
+@contextmanager
+def body_errors() -> Iterator[None]:
+    """Around reading or re-writing a parsed body: what valid-looking JSON can still hold that
+    cannot be worked with becomes a 400, not a traceback. Nesting deeper than Python recurses,
+    and strings with a lone UTF-16 surrogate ("\\ud800"), which is not text in UTF-8."""
+    try:
+        yield
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply", code="invalid_json") from None
+    except UnicodeEncodeError:
+        message = "request body holds a lone UTF-16 surrogate (\\ud800-\\udfff): not text"
+        raise BadRequest(message, code="invalid_json") from None
 
 
 def error_body(message: str, type_: str, code: str | int | None) -> dict[str, object]:

@@ -18,7 +18,7 @@ from router.decide.intent import classify
 from router.decide.routing import RouteTable, choose_lane
 from router.dispatch.dispatcher import Dispatcher, QueueSpot
 from router.dispatch.limits import EngineLimits
-from router.errors import ClientGone, RouterError
+from router.errors import ClientGone, RouterError, body_errors
 from router.http.incoming import Incoming, watch
 from router.observe.exchange import Exchange, Finished, Outcome, outcome_for_status, request_id
 from router.observe.recorder import Recorder
@@ -44,7 +44,7 @@ class Proxy:
         self.settings, self.table = settings, table
         self.dispatcher, self.recorder = dispatcher, recorder
         self.limits = limits or EngineLimits(settings.lanes)
-        self.responder = Responder(settings, recorder, drain)
+        self.responder = Responder(settings, recorder, drain, dispatcher.states.mark)
 
     async def handle(self, request: Incoming, path: str, apply_defaults: bool) -> Response:
         rid = request_id(request.header("x-request-id"))
@@ -70,7 +70,8 @@ class Proxy:
     ) -> Response:
         body = await request.json_object(self.settings.server.max_body_bytes)
         exchange.streamed = body.get("stream") is True  # also for a request refused from here on
-        candidates, prompt_estimate = self.plan(request, exchange, body)
+        with body_errors():
+            candidates, prompt_estimate = self.plan(request, exchange, body)
         to = Addressed(exchange.endpoint, request.query, request.headers, exchange.request_id)
         bodies = LaneBodies(
             self.settings, self.limits.ctx, to, body, apply_defaults, prompt_estimate

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from functools import partial
 from typing import Any
 
@@ -20,6 +20,7 @@ from router.config import Settings
 from router.decide.budget import sent_limit
 from router.decide.payload import needs_usage_request, streams_for_assembly
 from router.dispatch.dispatcher import Opened, abandon
+from router.dispatch.health import LaneState
 from router.http.incoming import Incoming, watch
 from router.observe.exchange import Exchange, Finished, outcome_for_status
 from router.observe.recorder import Recorder
@@ -39,11 +40,14 @@ from router.stream.relay import (
 
 log = logging.getLogger("lanerouter")
 Dispatching = asyncio.Future[tuple[Opened, float]]
+MarkLane = Callable[[str, LaneState, str], object]  # LaneStates.mark
 
 
 class Responder:
-    def __init__(self, settings: Settings, recorder: Recorder, drain: Drain) -> None:
-        self.settings, self.recorder, self.drain = settings, recorder, drain
+    def __init__(
+        self, settings: Settings, recorder: Recorder, drain: Drain, mark: MarkLane
+    ) -> None:
+        self.settings, self.recorder, self.drain, self.mark = settings, recorder, drain, mark
 
     async def answer(
         self, request: Incoming, opened: Opened, waited: float, exchange: Exchange,
@@ -110,4 +114,6 @@ class Responder:
             assembled=streams_for_assembly(lane.engine, exchange.endpoint, body),
             # ik_llama.cpp always says "stop", even when it stopped at the limit it was sent.
             length_at=sent_limit(exchange.cap, body) if lane.engine == "ik_llamacpp" else None,
+            # An engine that dies mid-answer is down until a probe finds it back.
+            broke=partial(self.mark, opened.lane, "down"),
         )

@@ -68,6 +68,11 @@ BAD_CONFIGS = [
     ("unknown key", LANE + "colour = 'blue'\n", "lanes.chat.colour: unknown key"),
     ("unknown top-level key", LANE + "[metrics]\nport = 1\n", "metrics: unknown key"),
     ("bad url", LANE.replace("http://127.0.0.1:8001", "localhost:8001"), "lanes.chat.base_url"),
+    (
+        "credentials in the url",
+        LANE.replace("http://127.0.0.1:8001", "http://admin:hunter2@127.0.0.1:8001"),
+        "lanes.chat.base_url: must not hold credentials",
+    ),
     ("unknown engine", LANE.replace('"llamacpp"', '"ollama"'), "lanes.chat.engine"),
     (
         "rule names missing lane",
@@ -95,6 +100,7 @@ def test_bad_config_stops_startup_with_one_message(tmp_path: Path, text: str, na
     assert result.returncode == 2
     assert names in result.stderr
     assert "Traceback" not in result.stderr
+    assert "hunter2" not in result.stderr  # a secret in the config is never echoed
     assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -164,7 +164,7 @@ def test_client_credentials_never_go_upstream(router_url: str, engines: dict[str
 def test_lane_key_is_sent_instead(
     engines: dict[str, Engine], start_router: Callable[[Settings], str], monkeypatch: Any
 ) -> None:
-    monkeypatch.setenv("CHAT_KEY_FOR_TEST", "lane-secret")
+    monkeypatch.setenv("CHAT_KEY_FOR_TEST", "lane-secret\n")  # as a Secret made from a file
     url = start_router(settings_for(engines, {"chat": {"api_key_env": "CHAT_KEY_FOR_TEST"}}))
     post(url, "/v1/chat/completions", HELLO, Authorization="Bearer sk-client-secret")
     assert engines["chat"].script.received[-1].headers["authorization"] == "Bearer lane-secret"

@@ -409,3 +409,16 @@ def test_context_fit_moves_or_refuses(router_url: str, engines: dict[str, Engine
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "context_length_exceeded"
     assert engines["audit"].script.received == []
+
+
+def test_an_engine_dying_mid_stream_marks_its_lane_down_until_a_probe(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str]
+) -> None:
+    # Probes an hour apart: only the failed stream can have marked the lane down.
+    url = start_router(quick(engines, probe_interval=3600))
+    engines["chat"].script.push(Behaviour(reply=LONG, die_after=3))
+    with httpx.stream("POST", url + CHAT, json=HELLO | {"stream": True}) as response:
+        b"".join(response.iter_raw())
+    assert value(samples(url), "lanerouter_lane_state", lane="chat", state="down") == 1
+    retry = httpx.post(url + CHAT, json=HELLO)  # the next request goes straight to the fallback
+    assert retry.headers["x-lane"] == "tools" and len(engines["chat"].script.received) == 1

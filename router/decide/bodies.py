@@ -13,7 +13,7 @@ from router.config import Settings
 from router.decide.budget import Cap, answer_room
 from router.decide.payload import lane_body
 from router.decide.refusal import PromptCount
-from router.errors import ContextTooLong
+from router.errors import ContextTooLong, body_errors
 
 
 class Outgoing(NamedTuple):
@@ -70,9 +70,10 @@ class LaneBodies:
                 "answer needs"
             )
         to = self.addressed
-        content, self.cap = lane_body(
-            config, to.endpoint, self.body, self.apply_defaults, tokens, ctx, counted
-        )
+        with body_errors():
+            content, self.cap = lane_body(
+                config, to.endpoint, self.body, self.apply_defaults, tokens, ctx, counted
+            )
         return Outgoing(to.target, to.headers, content, to.request_id)
 
     def size_on(self, lane: str) -> tuple[int, int]:

@@ -25,6 +25,7 @@ from router.errors import (
     PromptRefused,
     Retryable,
     RouterError,
+    UpstreamError,
 )
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -81,6 +82,10 @@ class LaneAttempts:
         except RouterError as exc:  # timeout before the first byte, or a dropped connection
             raise Retryable(Failure(exc.code, exc)) from exc
         status = response.status
+        if 300 <= status < 400:  # an engine has nowhere to send a client: never relayed
+            response.close()
+            where = self.lanes[lane].base_url
+            raise UpstreamError(f"lane {lane!r} at {where} answered a redirect ({status})")
         if status in RETRY_STATUSES or status == 400 or self.broken(lane, status):
             body = await response.read_all()  # and closes it
             answer = EngineAnswer(status, body, response.headers.get("content-type"))

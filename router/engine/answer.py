@@ -35,6 +35,7 @@ class Answer:
         self.buffered = 0
         self.phase = Phase.HEAD
         self.paused = self.keep_alive = self.received_any = self.informational = False
+        self.until_close = False  # the body ends when the engine closes the connection
         self.error: WireError | None = None  # set as the answer becomes FAILED
         conn.answer = self
 
@@ -52,7 +53,14 @@ class Answer:
         self.status = self.parser.get_status_code()
         # Asked now: llhttp forgets it once the message is complete.
         self.keep_alive = self.parser.should_keep_alive()
+        self.until_close = self.close_delimited()
         self.phase = advance(self.phase, Phase.BODY)
+
+    def close_delimited(self) -> bool:
+        """A body with neither a length nor chunks ends when the engine closes (RFC 9112 6.3)."""
+        names = {name for name, _ in self.raw_headers}
+        framed = "content-length" in names or "transfer-encoding" in names
+        return not framed and self.status not in (204, 304)
 
     def on_body(self, body: bytes) -> None:
         self.parts.append(body)
@@ -83,6 +91,10 @@ class Answer:
         self.silence.wake()
 
     def lost(self, exc: Exception | None) -> None:
+        if self.phase is Phase.BODY and self.until_close and not (exc or self.conn.aborted):
+            self.phase = advance(self.phase, Phase.COMPLETE)  # its end, not a failure
+            self.silence.wake()
+            return
         detail = f": {exc}" if exc else ""
         kind = Broken if self.received_any else Unanswered
         self.fail(kind(f"the engine closed the connection{detail}"))

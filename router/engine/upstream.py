@@ -40,8 +40,9 @@ HOP_BY_HOP = frozenset(
 # The client's credentials never go upstream; the lane's own key is sent instead. The body is
 # read whole before it is sent on, so a client's `Expect: 100-continue` is answered here.
 CLIENT_ONLY = frozenset(
-    {"host", "content-length", "authorization", "x-api-key", "api-key", "expect",
-     "content-encoding"}  # the body goes upstream decoded (and re-serialized)
+    {"host", "content-length", "authorization", "x-api-key", "api-key", "anthropic-api-key",
+     "x-goog-api-key", "openai-organization", "openai-project", "expect",
+     "content-encoding", "content-type"}  # the body goes upstream decoded and re-serialized
 )  # fmt: skip
 ROUTER_ONLY = frozenset({"x-lane", "x-request-id", "accept-encoding", "cookie"})
 
@@ -54,6 +55,7 @@ def forwarded_headers(
     kept = [(k, v) for k, v in pairs if k not in dropped]
     # Identity keeps the relayed bytes inspectable for metering; engines do not compress anyway.
     kept.append(("accept-encoding", "identity"))
+    kept.append(("content-type", "application/json"))  # what lanerouter wrote, whatever it read
     kept.append(("x-request-id", request_id))  # vLLM uses it as its own request id
     if api_key:
         kept.append(("authorization", f"Bearer {api_key}"))
@@ -142,5 +144,7 @@ class Upstreams:
 
 
 def api_key(lane: LaneConfig) -> str | None:
-    """The lane's key, read from the environment variable the config names (never logged)."""
-    return os.environ.get(lane.api_key_env) if lane.api_key_env else None
+    """The lane's key, read from the environment variable the config names (never logged);
+    without the trailing newline a Kubernetes Secret made from a file brings along."""
+    key = os.environ.get(lane.api_key_env, "").strip() if lane.api_key_env else ""
+    return key or None

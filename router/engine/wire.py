@@ -41,6 +41,7 @@ class EngineConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.answer: Receiver | None = None
         self.closed = False
+        self.aborted = False  # closed by lanerouter, not by the engine
         self.idle_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -64,7 +65,7 @@ class EngineConnection(asyncio.Protocol):
         # abort, not close: nothing is left to send, and a TLS close would first wait for the
         # engine's close_notify (an unfinished answer must be dropped at once, and at shutdown
         # the loop may be gone before that exchange ends).
-        self.closed = True
+        self.closed = self.aborted = True
         if self.transport is not None:
             self.transport.abort()
 

@@ -29,11 +29,7 @@ class Incoming:
 
     async def json_object(self, limit: int) -> dict[str, Any]:
         raw = decoded(await self.body(limit), self.header("content-encoding"), limit)
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            message = f"request body is not valid JSON: {exc}"
-            raise BadRequest(message, code="invalid_json") from None
+        body = parse_json(raw)
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="invalid_json")
         return body
@@ -69,6 +65,22 @@ class Incoming:
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.cancel()
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON as RFC 8259 has it: NaN and Infinity, which Python would accept, are refused (an
+    engine could not read them back), as are numbers too long to convert and nesting too deep to
+    parse; each a 400 that names what is wrong."""
+    try:
+        return json.loads(raw, parse_constant=not_json)
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply", code="invalid_json") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, too many digits
+        raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from None
+
+
+def not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def too_large(limit: int) -> PayloadTooLarge:

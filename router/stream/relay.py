@@ -18,7 +18,8 @@ from router.stream.committed import Ending
 from router.stream.drain import Drain
 from router.stream.meter import StreamMeter, measure_body
 
-NOT_RELAYED = HOP_BY_HOP | {"content-length", "server", "date"}
+# An engine's cookies are not the client's business (nor lanerouter's to hand on).
+NOT_RELAYED = HOP_BY_HOP | {"content-length", "server", "date", "set-cookie"}
 STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -56,6 +57,7 @@ class Relaying:
     keep_text: bool = False  # keep the completion's text for the request log
     assembled: bool = False  # a stream the client did not ask for: answer with one body
     length_at: int | None = None  # the output limit an always-"stop" engine was sent
+    broke: Callable[[str], object] = lambda detail: None  # the engine failed mid-answer
 
 
 async def relay_body(
@@ -84,6 +86,8 @@ async def collect_stream(upstream: Answer, exchange: Exchange, how: Relaying) ->
                 parts.append(meter.feed(chunk, now()))
         parts += (meter.release(), meter.finish(now()))
     except RouterError as exc:
+        if not how.drain.closing:
+            how.broke(exc.detail)
         raise how.drain.error_for(exc) from exc
     finally:
         how.drain.discard(upstream)
@@ -114,6 +118,8 @@ async def relay_events(
         ending.outcome = outcome_for_status(upstream.status)
     except RouterError as exc:
         ending.outcome = Outcome.UPSTREAM_ABORTED
+        if not how.drain.closing:
+            how.broke(exc.detail)
         # The 200 and part of the stream are gone already: end with a well-formed event.
         yield sse_error_event(how.drain.error_for(exc))
     finally:
