@@ -12,7 +12,8 @@ import pytest
 from router.app import create_app
 from router.config import LaneConfig, Settings
 from router.configfile import load_settings
-from router.demo.engine import Profile, SimEngine
+from router.demo.engine import SimEngine
+from router.demo.planner import Profile
 from router.demo.script import Script
 from router.http.serving import BackgroundServer
 

@@ -12,7 +12,8 @@ from conftest import Engine, settings_for
 from helpers import wait_for
 
 from router.config import Settings
-from router.demo.engine import Profile, SimEngine
+from router.demo.engine import SimEngine
+from router.demo.planner import Profile
 from router.dispatch.health import STATES, LaneHealth, state_from_health
 from router.dispatch.lanestate import FROM_TRAFFIC, LaneStates
 from router.http.serving import BackgroundServer

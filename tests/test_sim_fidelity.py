@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from captures import CAPTURES
 
-from router.demo.engine import Profile, SimEngine
+from router.demo.engine import SimEngine
 from router.demo.plan import Dialect
+from router.demo.planner import Profile
 
 
 def capture_events(name: str) -> list[dict[str, Any]]:

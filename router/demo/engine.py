@@ -6,8 +6,6 @@ It serves `lanerouter serve --demo` and is the scriptable fake engine of the tes
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import dataclass
 from typing import Any
 
 from router.demo import responses_wire
@@ -15,16 +13,9 @@ from router.demo.asgi import error, lifespan, parse_json, read_body, send_health
 from router.demo.dialects import stream_steps, whole_body
 from router.demo.pacer import Pacer, paused
 from router.demo.plan import (
-    DEFAULT_REPLY,
-    Dialect,
     Plan,
-    ToolCall,
-    answered_a_tool,
-    estimate_tokens,
-    max_tokens_of,
-    split_pieces,
-    tool_call_for,
 )
+from router.demo.planner import Profile, plan_for
 from router.demo.script import Behaviour, Received, Script
 
 Scope = dict[str, Any]
@@ -32,29 +23,8 @@ Receive = Any
 Send = Any
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
-    dialect: Dialect
-    model: str
-    decode_tps: float
-    prefill_tps: float
-    ctx_size: int = 32768
-
-
 # What llama.cpp answers, to /health and to requests alike, while it loads the model.
 LOADING = {"error": {"message": "Loading model", "type": "unavailable_error", "code": 503}}
-
-
-def reply_for(body: dict[str, Any], tool: ToolCall | None) -> str:
-    if tool is not None:
-        return "I'll use a tool for that."
-    if answered_a_tool(body):
-        return "Thanks: the tool's result has what was asked, so that is the answer."
-    return DEFAULT_REPLY
-
-
-# Where the simulated engines call tools, as the real ones do on every endpoint.
-TOOL_PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/responses"})
 
 
 class SimEngine:
@@ -122,7 +92,7 @@ class SimEngine:
     async def generate(
         self, path: str, body: dict[str, Any], behaviour: Behaviour, receive: Receive, send: Send
     ) -> None:
-        plan = self.plan(path, body, behaviour)
+        plan, self.last_prompt = plan_for(self.profile, path, body, behaviour, self.last_prompt)
         self.script.plans.append(plan)
         first_delay, token_delay = self.delays(plan, behaviour)
         prompt_ms, predicted_ms = first_delay * 1000, token_delay * plan.completion_tokens * 1000
@@ -149,33 +119,6 @@ class SimEngine:
                 return
             await asyncio.sleep(0.01)
 
-    def plan(self, path: str, body: dict[str, Any], behaviour: Behaviour) -> Plan:
-        prompt = json.dumps([body.get(k) for k in ("system", "messages", "prompt", "input")])
-        cached = min(common_prefix(prompt, self.last_prompt) // 4, estimate_tokens(prompt) - 1)
-        cached = max(cached, 0) if behaviour.cached_tokens is None else behaviour.cached_tokens
-        self.last_prompt = prompt
-        tool = tool_call_for(body) if path in TOOL_PATHS else None
-        reply = behaviour.reply or reply_for(body, tool)
-        pieces = split_pieces(reply)
-        limit = max_tokens_of(body)
-        truncated = limit is not None and len(pieces) + (tool is not None) > limit
-        if truncated:
-            pieces, tool = pieces[: limit or 0], None
-        finish = "length" if truncated else ("tool_calls" if tool else "stop")
-        dialect = self.profile.dialect
-        echoed = body.get("model") if dialect == "ik_llamacpp" else None
-        return Plan(
-            dialect=dialect,
-            model=echoed if isinstance(echoed, str) else self.profile.model,
-            pieces=pieces,
-            tool_call=tool,
-            finish_reason="stop" if dialect == "ik_llamacpp" else finish,
-            prompt_tokens=estimate_tokens(prompt),
-            cached_tokens=cached,
-            include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
-            ctx_size=self.profile.ctx_size,
-        )
-
     def delays(self, plan: Plan, behaviour: Behaviour) -> tuple[float, float]:
         uncached = plan.prompt_tokens - plan.cached_tokens
         first = uncached / self.profile.prefill_tps / self.speed
@@ -201,12 +144,3 @@ POST_PATHS = frozenset(
 
 def as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def common_prefix(a: str, b: str) -> int:
-    same = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        same += 1
-    return same

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from router.config import LaneConfig, Settings
-from router.demo.engine import Profile, SimEngine
+from router.demo.engine import SimEngine
+from router.demo.planner import Profile
 from router.http.serving import BackgroundServer
 
 # (decode tok/s, prefill tok/s) as measured on the user's hardware.

@@ -11,7 +11,7 @@ import httptools
 
 from router.engine.phase import UNFINISHED, Phase, advance
 from router.engine.silence import Silence
-from router.engine.wire import EngineConnection, Headers
+from router.engine.wire import EngineConnection, Headers, close_delimited
 from router.errors import Broken, TimedOut, Trailing, Unanswered, WireError
 
 # Above this much unread body the socket is paused, so a slow client holds the engine back
@@ -53,14 +53,8 @@ class Answer:
         self.status = self.parser.get_status_code()
         # Asked now: llhttp forgets it once the message is complete.
         self.keep_alive = self.parser.should_keep_alive()
-        self.until_close = self.close_delimited()
+        self.until_close = close_delimited(self.status, self.raw_headers)
         self.phase = advance(self.phase, Phase.BODY)
-
-    def close_delimited(self) -> bool:
-        """A body with neither a length nor chunks ends when the engine closes (RFC 9112 6.3)."""
-        names = {name for name, _ in self.raw_headers}
-        framed = "content-length" in names or "transfer-encoding" in names
-        return not framed and self.status not in (204, 304)
 
     def on_body(self, body: bytes) -> None:
         self.parts.append(body)

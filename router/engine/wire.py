@@ -72,3 +72,10 @@ class EngineConnection(asyncio.Protocol):
     def pause(self, paused: bool) -> None:
         if self.transport is not None and not self.closed:
             (self.transport.pause_reading if paused else self.transport.resume_reading)()
+
+
+def close_delimited(status: int, headers: list[tuple[str, str]]) -> bool:
+    """A body with neither a length nor chunks ends when the engine closes (RFC 9112 6.3)."""
+    names = {name for name, _ in headers}
+    framed = "content-length" in names or "transfer-encoding" in names
+    return not framed and status not in (204, 304)
