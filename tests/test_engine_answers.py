@@ -12,7 +12,8 @@ from test_proxy import HELLO, post
 
 from router.config import Settings
 
-EVENTS = b'data: {"choices":[{"delta":{"content":"hi"},"index":0}]}\n\ndata: [DONE]\n\n'
+CONTENT = b'data: {"choices":[{"delta":{"content":"hi"},"index":0}]}\n\n'
+EVENTS = CONTENT + b"data: [DONE]\n\n"
 
 
 @pytest.fixture
@@ -96,3 +97,33 @@ def test_engine_cookies_stay_behind_and_client_credentials_stay_home(
     sent = engine.requests[-1].lower()
     assert b"g-secret" not in sent and b"a-secret" not in sent
     assert b"content-type: application/json\r\n" in sent and b"text/plain" not in sent
+
+
+def test_an_oversized_response_head_is_a_502_never_relayed(
+    engines: dict[str, Engine],
+    start_router: Callable[[Settings], str],
+    raw: Callable[..., RawEngine],
+) -> None:
+    engine = raw(b"HTTP/1.1 200 OK\r\nx-padding: " + b"p" * 1_000_000 + b"\r\ncontent-length: 2"
+                 b"\r\n\r\n{}")  # fmt: skip
+    response = post(through(engines, start_router, engine), "/v1/chat/completions", HELLO,
+                    **{"X-Lane": "tools"})  # fmt: skip
+    error = assert_error(response, 502, "upstream_error")
+    assert "response head is over" in error["message"]
+    assert "x-padding" not in response.headers and len(response.content) < 2000
+
+
+def test_an_endless_engine_event_ends_the_stream_with_one_error_event(
+    engines: dict[str, Engine],
+    start_router: Callable[[Settings], str],
+    raw: Callable[..., RawEngine],
+) -> None:
+    endless = b"data: " + b"z" * (9 * 1024 * 1024)  # past the 8 MiB limit, never ended
+    engine = raw(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+                 + CONTENT + endless)  # fmt: skip
+    url = through(engines, start_router, engine)
+    response = post(url, "/v1/chat/completions", HELLO | {"stream": True}, **{"X-Lane": "tools"})
+    assert response.status_code == 200
+    relayed, error = response.content[: len(CONTENT)], response.content[len(CONTENT) :]
+    assert relayed == CONTENT and error.count(b"\n\n") == 1  # then one well-formed error event
+    assert b"over 8388608 bytes" in error and len(error) < 2000

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from captures import response_body, sse_captures
 
+from router.errors import UpstreamError
 from router.stream.sse import Event, EventSplitter, decode
 
 CAPTURES = sse_captures()
@@ -82,3 +83,19 @@ def test_comments_and_fields() -> None:
     [ping, event] = split_feed(b": ping\n\nevent: delta\ndata: a\ndata:b\nid: 7\n\n")
     assert decode(ping) is None
     assert decode(event) == Event("delta", "a\nb")
+
+
+def test_a_big_event_in_many_reads_comes_out_whole() -> None:
+    event = b"data: " + b"x" * 4_000_000 + b"\n\n"
+    splitter = EventSplitter()
+    reads = [event[i : i + 4096] for i in range(0, len(event), 4096)]
+    out = [e for read in reads for e in splitter.feed(read)]
+    assert out == [event] and splitter.flush() == b""
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_an_engine_event_past_the_limit_is_refused(line_end: bytes) -> None:
+    splitter = EventSplitter(max_event=10_000)
+    with pytest.raises(UpstreamError, match="over 10000 bytes"):
+        for _ in range(1000):  # single line ends, never a blank line
+            splitter.feed(b"data: " + b"y" * 100 + line_end)

@@ -17,6 +17,8 @@ from router.errors import Broken, TimedOut, Trailing, Unanswered, WireError
 # Above this much unread body the socket is paused, so a slow client holds the engine back
 # instead of filling lanerouter's memory.
 HIGH_WATER = 256 * 1024
+# Real engines answer with a few hundred bytes of status line and headers.
+MAX_HEAD_BYTES = 64 * 1024
 
 GiveBack = Callable[[EngineConnection], None]
 
@@ -32,7 +34,7 @@ class Answer:
         self.raw_headers: list[tuple[str, str]] = []
         self.headers = Headers(self.raw_headers)
         self.parts: list[bytes] = []
-        self.buffered = 0
+        self.buffered = self.head_bytes = 0
         self.phase = Phase.HEAD
         self.paused = self.keep_alive = self.received_any = self.informational = False
         self.until_close = False  # the body ends when the engine closes the connection
@@ -79,6 +81,12 @@ class Answer:
                 self.fail(Broken(f"malformed HTTP from the engine: {exc}"))
             self.conn.close()
             return
+        if self.phase is Phase.HEAD:
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self.fail(Broken(f"the engine's response head is over {MAX_HEAD_BYTES} bytes"))
+                self.conn.close()
+                return
         if self.buffered > HIGH_WATER and not self.paused:
             self.paused = True
             self.conn.pause(True)
