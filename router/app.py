@@ -20,8 +20,10 @@ from router.dispatch.lanestate import LaneStates, Prober
 from router.dispatch.limits import EngineLimits
 from router.engine.upstream import Upstreams
 from router.errors import error_body
+from router.http.auth import load_keys
 from router.http.cors import Cors
 from router.http.front import Front, internal_error
+from router.http.keyguard import KeyGuard
 from router.observe.recorder import Recorder
 from router.proxy import Proxy
 from router.stream.drain import Drain
@@ -48,6 +50,7 @@ def create_app(
     """The ASGI app. Clients (closed by the app at shutdown), metrics registry and clock are
     injectable for tests."""
     table = build_route_table(settings)
+    ring = load_keys(settings.auth, list(settings.lanes))
     clients = upstreams if upstreams is not None else Upstreams(settings)
     registry = registry if registry is not None else CollectorRegistry()
     recorder = Recorder(settings, registry, clock)
@@ -71,7 +74,9 @@ def create_app(
     app = FastAPI(title="lanerouter", lifespan=lifespan, docs_url=None, redoc_url=None)
     add_info_routes(app, table, states, registry, limits)
     add_error_handlers(app)
-    front = Front(proxy, PROXIED_ENDPOINTS, app)
+    front: ASGIApp = Front(proxy, PROXIED_ENDPOINTS, app)
+    if ring is not None:  # no key layer unless keys are configured
+        front = KeyGuard(front, ring, settings.auth.protect_metrics)
     origins = settings.server.cors_origins
     return Cors(front, origins) if origins else front  # no CORS layer unless asked for
 

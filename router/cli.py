@@ -21,6 +21,7 @@ from router.decide import explain
 from router.demo import traffic
 from router.demo.stack import start_simulated_engines
 from router.errors import ConfigError, RouterError
+from router.http.auth import load_keys
 from router.stream.drain import Drain
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -99,6 +100,7 @@ def load(path: Path | None) -> Settings:
 
 def serve(args: argparse.Namespace) -> int:
     settings = load(args.config)
+    load_keys(settings.auth, list(settings.lanes))  # a bad key file stops start-up here
     overrides = {"host": args.host, "port": args.port}
     server = settings.server.model_copy(
         update={k: v for k, v in overrides.items() if v is not None}

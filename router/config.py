@@ -91,6 +91,19 @@ class RequestLogConfig(_Strict):
     include_text: bool = False  # prompt and completion text in each line
 
 
+class AuthConfig(_Strict):
+    """Client keys, off unless a source is named (router/http/auth.py reads them)."""
+
+    keys_file: str = ""  # a TOML file of [[keys]]: name, key or sha256, lanes, max_concurrency
+    keys_env: str = ""  # the NAME of an environment variable: "name=key" pairs, comma-separated
+    protect_metrics: bool = False  # /metrics needs a key too
+    key_metric: bool = False  # lanerouter_key_requests_total{key,outcome}: key names only
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.keys_file or self.keys_env)
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -110,6 +123,7 @@ class Settings(BaseSettings):
     routing: RoutingConfig = RoutingConfig()
     intent: IntentConfig = IntentConfig()
     request_log: RequestLogConfig = RequestLogConfig()
+    auth: AuthConfig = AuthConfig()
     lanes: dict[str, LaneConfig] = Field(
         default_factory=lambda: {n: LaneConfig(**v) for n, v in DEFAULT_LANES.items()}
     )

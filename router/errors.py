@@ -9,10 +9,13 @@ RouterError                 status  type                   code
 │       └── PromptRefused   (an engine refused it, and counted the prompt)
 ├── PayloadTooLarge         413     invalid_request_error  payload_too_large
 ├── UnsupportedEncoding     415     invalid_request_error  unsupported_media_type
+├── Unauthorized            401     invalid_request_error  invalid_api_key
+├── Forbidden               403     invalid_request_error  lane_not_allowed
 ├── ClientGone              499     (nobody reads it)      client_disconnected
 ├── Rejected                429     rate_limit_error       (given)
 │   ├── QueueFull           429     rate_limit_error       queue_full
-│   └── QueueTimeout        429     rate_limit_error       queue_timeout
+│   ├── QueueTimeout        429     rate_limit_error       queue_timeout
+│   └── KeyBusy             429     rate_limit_error       key_concurrency
 ├── ShuttingDown            503     server_error           shutting_down
 ├── EngineAnswer            the engine's own status and body, passed through unchanged
 ├── LaneUnavailable         503     upstream_error         lane_unavailable
@@ -84,6 +87,18 @@ class UnsupportedEncoding(RouterError):
     status = 415
     type = "invalid_request_error"
     code = "unsupported_media_type"
+
+
+class Unauthorized(RouterError):
+    status = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class Forbidden(RouterError):
+    status = 403
+    type = "invalid_request_error"
+    code = "lane_not_allowed"
 
 
 class ClientGone(RouterError):
@@ -170,6 +185,10 @@ class QueueFull(Rejected):
 
 class QueueTimeout(Rejected):
     code = "queue_timeout"
+
+
+class KeyBusy(Rejected):
+    code = "key_concurrency"
 
 
 class ShuttingDown(RouterError):

@@ -13,7 +13,12 @@ from starlette.responses import Response
 
 from router.config import Settings
 from router.decide.bodies import Addressed, LaneBodies
-from router.decide.candidates import Candidate, estimate_prompt_tokens, plan_candidates
+from router.decide.candidates import (
+    Candidate,
+    allowed_candidates,
+    estimate_prompt_tokens,
+    plan_candidates,
+)
 from router.decide.intent import classify
 from router.decide.routing import RouteTable, choose_lane
 from router.dispatch.dispatcher import Dispatcher, QueueSpot
@@ -96,6 +101,10 @@ class Proxy:
         min_answer = self.settings.routing.min_answer_tokens
         lanes = self.settings.lanes
         candidates = plan_candidates(route, lanes, estimate, min_answer, self.limits.ctx)
+        if request.key is not None:
+            exchange.key = request.key.name
+            key = request.key
+            candidates = allowed_candidates(key.name, key.lanes, route, candidates)
         exchange.lane, exchange.reason = candidates[0].lane, candidates[0].reason
         exchange.conversation = fingerprints(body)
         if self.recorder.keep_text:

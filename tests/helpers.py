@@ -67,9 +67,9 @@ def parse_samples(text: str) -> Samples:
     }
 
 
-def samples(url: str) -> Samples:
+def samples(url: str, headers: dict[str, str] | None = None) -> Samples:
     """Every sample of `url`/metrics, keyed by name and labels."""
-    return parse_samples(httpx.get(url + "/metrics", timeout=30).text)
+    return parse_samples(httpx.get(url + "/metrics", headers=headers, timeout=30).text)
 
 
 def value(metrics: Samples, name: str, **labels: str) -> float:

@@ -19,7 +19,7 @@ MAY_IMPORT = {
     "dispatch": {"decide", "engine"},
     "stream": {"decide", "engine", "observe"},
     "observe": {"decide", "stream"},
-    "http": set(),
+    "http": set(),  # the front door decides nothing
     "demo": {"http"},
 }
 

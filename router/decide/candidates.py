@@ -26,7 +26,7 @@ from typing import Any
 from router.config import LaneConfig
 from router.decide.budget import answer_room
 from router.decide.routing import Route
-from router.errors import ContextTooLong
+from router.errors import ContextTooLong, Forbidden
 
 PROMPT_FIELDS = ("system", "instructions", "messages", "prompt", "input", "tools", "functions")
 CHARS_PER_TOKEN = 4
@@ -78,3 +78,18 @@ def plan_candidates(
         Candidate(lane, first_reason if i == 0 else f"failover:{route.lane}")
         for i, lane in enumerate(fitting)
     ]
+
+
+def allowed_candidates(
+    key: str, lanes: frozenset[str], route: Route, planned: list[Candidate]
+) -> list[Candidate]:
+    """The planned lanes a client key that may use only `lanes` (empty: all) may have; a lane
+    the client forced must be one of them."""
+    if not lanes:
+        return planned
+    allowed = [c for c in planned if c.lane in lanes]
+    forced = route.reason in ("header", "model")
+    if not allowed or (forced and route.lane not in lanes):
+        names = ", ".join(sorted(lanes))
+        raise Forbidden(f"key {key!r} may use lane(s) {names}, not {route.lane!r}")
+    return allowed

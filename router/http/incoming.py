@@ -12,6 +12,9 @@ from typing import Any, TypeVar
 from starlette.types import Receive, Scope
 
 from router.errors import BadRequest, ClientGone, PayloadTooLarge, UnsupportedEncoding
+from router.http.auth import ClientKey
+
+CLIENT_KEY = "lanerouter.client_key"  # where the key guard leaves the request's client key
 
 T = TypeVar("T")
 
@@ -22,6 +25,7 @@ class Incoming:
         # uvicorn hands header names lower-cased already.
         self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         self.query: str = scope.get("query_string", b"").decode("latin-1")
+        self.key: ClientKey | None = scope.get(CLIENT_KEY)  # set by the key guard, if on
         self.watcher: asyncio.Future[None] | None = None
 
     def header(self, name: str) -> str | None:

@@ -61,6 +61,7 @@ class Exchange:
     prompt_text: str | None = None  # only kept when the request log asks for text
     conversation: tuple[bytes, ...] = field(default=(), repr=False)
     started: bool = False  # its answer started on a lane: counted in flight there
+    key: str | None = None  # the client key's name, when keys are on (never the key)
 
 
 @dataclass(frozen=True, slots=True)

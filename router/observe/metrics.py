@@ -23,7 +23,9 @@ M = TypeVar("M", bound=MetricWrapperBase)
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry, lanes: Sequence[str]) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, lanes: Sequence[str], key_metric: bool = False
+    ) -> None:
         def counter(name: str, doc: str, *labels: str) -> Counter:
             return Counter(name, doc, list(labels or ["lane"]), registry=registry)
 
@@ -39,6 +41,11 @@ class Metrics:
             "endpoint",
             "outcome",
         )
+        # Client key names come from config only (auth.key_metric turns the series on).
+        self.key_requests = (
+            counter("lanerouter_key_requests", "Requests by client key and outcome", "key",
+                    "outcome") if key_metric else None
+        )  # fmt: skip
         self.failovers = counter(
             "lanerouter_failovers",
             "Requests moved to another lane before any content was sent",
@@ -136,6 +143,8 @@ class Metrics:
         lane, m = exchange.lane, exchange.measurement
         endpoint = ENDPOINTS.get(exchange.endpoint, "other")
         self.series(self.requests, lane, exchange.reason, endpoint, end.outcome.value).inc()
+        if self.key_requests is not None and exchange.key is not None:
+            self.series(self.key_requests, exchange.key, end.outcome.value).inc()
         if exchange.started:
             self.series(self.inflight, lane).dec()
         if not routed:

@@ -23,7 +23,7 @@ class Recorder:
         registry: CollectorRegistry,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self.metrics = Metrics(registry, list(settings.lanes))
+        self.metrics = Metrics(registry, list(settings.lanes), settings.auth.key_metric)
         self.log = RequestLog(settings.request_log.destination, settings.request_log.include_text)
         self.conversations = ConversationTracker()
         self.now = clock

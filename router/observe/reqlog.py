@@ -39,6 +39,7 @@ def log_record(
         "queue_ms": round(m.queue_wait * 1000, 1),
         "reprocessed": reprocessed,
         "max_tokens_capped": exchange.cap.note if exchange.cap else None,
+        "key": exchange.key,
     }
     if include_text:
         record |= {"prompt": exchange.prompt_text, "completion": end.completion_text}
