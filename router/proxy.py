@@ -29,7 +29,7 @@ from router.observe.exchange import Exchange, Finished, Outcome, outcome_for_sta
 from router.observe.recorder import Recorder
 from router.observe.reuse import fingerprints
 from router.respond import Responder
-from router.stream.drain import Drain
+from router.stream.drain import Drain, cut_short
 from router.stream.meter import Measurement
 from router.stream.relay import exchange_headers
 
@@ -47,7 +47,7 @@ class Proxy:
         limits: EngineLimits | None = None,
     ) -> None:
         self.settings, self.table = settings, table
-        self.dispatcher, self.recorder = dispatcher, recorder
+        self.dispatcher, self.recorder, self.drain = dispatcher, recorder, drain
         self.limits = limits or EngineLimits(settings.lanes)
         self.responder = Responder(settings, recorder, drain, dispatcher.states.mark)
 
@@ -83,11 +83,17 @@ class Proxy:
         )
         spot = QueueSpot()
         dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, bodies, spot))
+        self.drain.track(dispatching)
         if body.get("stream") is True and await self.queued_long(request, dispatching, spot):
             # Waiting for a slot: commit the stream and keep the client's line alive.
             exchange.lane = spot.lane or exchange.lane
             return self.responder.queued(request, dispatching, exchange, body)
-        opened, waited = await watch(request, dispatching)
+        try:
+            opened, waited = await watch(request, dispatching)
+        except asyncio.CancelledError:
+            if error := cut_short(dispatching):
+                raise error from None
+            raise
         return await self.responder.answer(request, opened, waited, exchange, body)
 
     def plan(

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from router.errors import RouterError, sse_error_event
 from router.observe.exchange import outcome_for_status
 from router.stream.committed import Ending
+from router.stream.drain import cut_short
 
 QUEUED = b": queued\n\n"
 Opened = TypeVar("Opened")  # what the dispatch hands over once a lane has taken the request
@@ -39,7 +40,14 @@ async def wait_then_relay(
         ending.status, ending.outcome = exc.status, outcome_for_status(exc.status)
         yield sse_error_event(exc)
         return
-    except BaseException:  # the client left while queued: give up the place in line
+    except asyncio.CancelledError:
+        if error := cut_short(dispatching):  # the drain ended it at its deadline
+            ending.status, ending.outcome = error.status, outcome_for_status(error.status)
+            yield sse_error_event(error)
+            return
+        abandon(dispatching)  # the client left while queued: give up the place in line
+        raise
+    except BaseException:
         abandon(dispatching)
         raise
     async with contextlib.aclosing(relay(opened)) as events:

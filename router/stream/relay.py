@@ -70,8 +70,14 @@ async def relay_body(
         headers["content-type"] = "application/json; charset=utf-8"
         body = assemble(exchange.endpoint, stream, how.length_at)
     else:
-        with upstream_errors(exchange.lane, how.base_url):
-            body = await upstream.read_all()
+        how.drain.add(upstream)
+        try:
+            with upstream_errors(exchange.lane, how.base_url):
+                body = await upstream.read_all()
+        except RouterError as exc:
+            raise how.drain.error_for(exc) from exc
+        finally:
+            how.drain.discard(upstream)
         measure_body(exchange.measurement, body, how.clock())
     return Response(body, status, headers), body_text(body) if how.keep_text else None
 
