@@ -68,7 +68,7 @@ def plan_for(
         finish_reason="stop" if dialect == "ik_llamacpp" else finish,
         prompt_tokens=estimate_tokens(prompt),
         cached_tokens=cached,
-        include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+        include_usage=wants_usage(body),
         ctx_size=profile.ctx_size,
     )
     return plan, prompt
@@ -81,3 +81,8 @@ def common_prefix(a: str, b: str) -> int:
             break
         same += 1
     return same
+
+
+def wants_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
