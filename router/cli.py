@@ -22,6 +22,7 @@ from router.demo import traffic
 from router.demo.stack import start_simulated_engines
 from router.errors import ConfigError, RouterError
 from router.http.auth import load_keys
+from router.http.door import door_options
 from router.stream.drain import Drain
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -125,6 +126,7 @@ def serve(args: argparse.Namespace) -> int:
         access_log=False,
         # uvicorn cuts what still runs after this; the drain ends streams properly just before.
         timeout_graceful_shutdown=math.ceil(grace) + 2,
+        **door_options(settings.server),
     )
     DrainingServer(config, drain, grace).run()
     return 0

@@ -112,6 +112,13 @@ class ServerConfig(_Strict):
     queue_keepalive: float = Field(default=2.0, gt=0)  # ": queued" comment interval
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call lanerouter ("*": any)
     shutdown_grace: float = Field(default=30.0, ge=0)  # in-flight streams may finish this long
+    # Limits at the door (router/http/door.py): beyond them a client is answered and closed.
+    max_head_bytes: int = Field(default=64 * 1024, gt=0)  # request line and headers (431)
+    max_headers: int = Field(default=100, gt=0)  # header fields per request (431)
+    head_timeout: float = Field(default=10.0, gt=0)  # to receive the whole head (408)
+    body_timeout: float = Field(default=60.0, gt=0)  # to receive the whole body (408)
+    keepalive_timeout: float = Field(default=5.0, gt=0)  # an idle keep-alive connection
+    max_connections: int = Field(default=1024, gt=0)  # open at once; beyond: 503 and closed
 
 
 class Settings(BaseSettings):

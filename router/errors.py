@@ -31,6 +31,7 @@ WireError                   the engine transport (router.engine.upstream maps th
 ├── TimedOut
 └── Broken                  closed, or malformed HTTP, before the answer was complete
     └── Unanswered          closed before a single byte of the answer
+Refused                     stops a client request's parser at a door limit (router.http.door)
 Trailing                    stops the engine answer's parser at bytes past the answer's end
 IllegalTransition           a state machine asked for a move its table forbids (a bug)
 LaneFailed                  a lane did not answer: its Failure(cause, error) for the dispatcher
@@ -237,6 +238,10 @@ class LaneFailed(Exception):
 
 class Retryable(LaneFailed):
     """A lane failure that another try on the same lane may mend."""
+
+
+class Refused(Exception):
+    """Raised from the request parser's callbacks at a limit of the door."""
 
 
 class Trailing(Exception):

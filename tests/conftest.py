@@ -15,6 +15,7 @@ from router.configfile import load_settings
 from router.demo.engine import SimEngine
 from router.demo.planner import Profile
 from router.demo.script import Script
+from router.http.door import door_options
 from router.http.serving import BackgroundServer
 
 # The user's lanes, paced 1000x faster so a 40-token answer takes milliseconds.
@@ -73,7 +74,8 @@ def settings_for(
 
 @pytest.fixture(scope="session")
 def router_url(engines: dict[str, Engine]) -> Iterator[str]:
-    server = BackgroundServer(create_app(settings_for(engines))).start()
+    settings = settings_for(engines)
+    server = BackgroundServer(create_app(settings), **door_options(settings.server)).start()
     yield server.url
     server.stop()
 
@@ -84,7 +86,8 @@ def start_router() -> Iterator[Callable[[Settings], str]]:
     servers: list[BackgroundServer] = []
 
     def start(settings: Settings) -> str:
-        servers.append(BackgroundServer(create_app(settings)).start())
+        app = create_app(settings)
+        servers.append(BackgroundServer(app, **door_options(settings.server)).start())
         return servers[-1].url
 
     yield start

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,8 +90,13 @@ def fast_engines(engines: dict[str, Engine]) -> Iterator[None]:
         engine.sim.speed = speeds[lane]
 
 
+# The same 300 examples on every run, so CI cannot fail on a new draw alone; to explore further
+# run it with a higher FUZZ_EXAMPLES and a random seed: FUZZ_EXAMPLES=5000 FUZZ_RANDOM=1.
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
+    derandomize=not os.environ.get("FUZZ_RANDOM"),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_whatever_comes_in_gets_a_sane_answer(

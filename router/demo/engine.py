@@ -92,7 +92,12 @@ class SimEngine:
     async def generate(
         self, path: str, body: dict[str, Any], behaviour: Behaviour, receive: Receive, send: Send
     ) -> None:
-        plan, self.last_prompt = plan_for(self.profile, path, body, behaviour, self.last_prompt)
+        try:
+            plan, self.last_prompt = plan_for(self.profile, path, body, behaviour, self.last_prompt)
+        except (TypeError, AttributeError, ValueError) as exc:  # a body no real engine takes
+            message = error(f"invalid request: {exc}", "invalid_request_error", 400)
+            await send_json(send, 400, message)
+            return
         self.script.plans.append(plan)
         first_delay, token_delay = self.delays(plan, behaviour)
         prompt_ms, predicted_ms = first_delay * 1000, token_delay * plan.completion_tokens * 1000
