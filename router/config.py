@@ -119,6 +119,9 @@ class ServerConfig(_Strict):
     body_timeout: float = Field(default=60.0, gt=0)  # to receive the whole body (408)
     keepalive_timeout: float = Field(default=5.0, gt=0)  # an idle keep-alive connection
     max_connections: int = Field(default=1024, gt=0)  # open at once; beyond: 503 and closed
+    # JSON arrays and objects a body may hold (every "[" and "{" byte counts): what parsing it
+    # may cost the event loop, which all streams share (400 beyond).
+    max_json_containers: int = Field(default=200_000, gt=0)
 
 
 class Settings(BaseSettings):

@@ -73,7 +73,8 @@ class Proxy:
     async def forward(
         self, request: Incoming, exchange: Exchange, apply_defaults: bool
     ) -> Response:
-        body = await request.json_object(self.settings.server.max_body_bytes)
+        server = self.settings.server
+        body = await request.json_object(server.max_body_bytes, server.max_json_containers)
         exchange.streamed = body.get("stream") is True  # also for a request refused from here on
         with body_errors():
             candidates, prompt_estimate = self.plan(request, exchange, body)

@@ -41,3 +41,16 @@ def test_hostile_but_parseable_bodies_are_400(
     assert sum(len(record.getMessage()) for record in caplog.records) < 2000
     assert not engines["tools"].script.received  # nothing reached an engine
     assert post(router_url, "/v1/chat/completions", HELLO).status_code == 200
+
+
+def test_millions_of_tiny_arrays_are_refused_before_parsing(
+    router_url: str, engines: dict[str, Engine]
+) -> None:
+    # 30 MB of `[]`, under the 32 MiB body limit: parsed, it would hold the event loop for
+    # seconds (benchmarks/hostile.py measures what other streams see meanwhile).
+    body = b'{"messages": [' + b"[]," * 10_000_000 + b"[]]}"
+    response = httpx.post(router_url + "/v1/chat/completions", content=body, timeout=60)
+    error = assert_error(response, 400, "body_too_complex")
+    assert "server.max_json_containers" in error["message"]
+    assert not engines["tools"].script.received and not engines["chat"].script.received
+    assert post(router_url, "/v1/chat/completions", HELLO).status_code == 200

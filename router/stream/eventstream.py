@@ -52,6 +52,8 @@ class EventStreamResponse(Response):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             # Before the last send: completing the response makes `receive` report a disconnect.
             gone.remove_done_callback(on_gone)
+            # And the stream's end is recorded (log line, metrics) before the client sees it.
+            await self.chunks.aclose()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not client_left:
