@@ -32,18 +32,25 @@ class Incoming:
         return next((v for k, v in self.headers if k == name), None)
 
     async def json_object(self, limit: int, max_containers: int) -> dict[str, Any]:
-        raw = decoded(await self.body(limit), self.header("content-encoding"), limit)
-        body = parse_json(raw, max_containers)
+        encoding = self.header("content-encoding")
+        if (encoding or "identity").strip().lower() in ("", "identity"):
+            raw = await self.body(limit, max_containers)  # counted as it arrives
+        else:
+            raw = decoded(await self.body(limit), encoding, limit)
+            check_containers(raw.count(b"[") + raw.count(b"{"), max_containers)
+        body = parse_json(raw)
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="invalid_json")
         return body
 
-    async def body(self, limit: int) -> bytes:
+    async def body(self, limit: int, max_containers: int | None = None) -> bytes:
+        """The whole body, within `limit` bytes; with `max_containers`, refused as soon as it
+        holds more "[" and "{" bytes than that (one read at a time, never all at once)."""
         declared = self.header("content-length") or ""
         if declared.isdigit() and int(declared) > limit:
             raise too_large(limit)
         chunks: list[bytes] = []
-        size, more = 0, True
+        size, containers, more = 0, 0, True
         while more:
             message = await self.receive()
             if message["type"] == "http.disconnect":
@@ -52,6 +59,9 @@ class Incoming:
             size += len(chunk)
             if size > limit:
                 raise too_large(limit)
+            if max_containers is not None:
+                containers += chunk.count(b"[") + chunk.count(b"{")
+                check_containers(containers, max_containers)
             chunks.append(chunk)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -71,20 +81,22 @@ class Incoming:
             self.watcher.cancel()
 
 
-def parse_json(raw: bytes, max_containers: int) -> Any:
-    """JSON as RFC 8259 has it: NaN and Infinity, which Python would accept, are refused (an
-    engine could not read them back), as are numbers too long to convert and nesting too deep to
-    parse; each a 400 that names what is wrong. A body of millions of tiny arrays (30 MB of
-    `[],` takes seconds to parse, on the loop every stream shares) is refused before parsing by
-    counting its brackets, at memchr speed; brackets inside strings count too, so the bound is
-    generous."""
-    containers = raw.count(b"[") + raw.count(b"{")
-    if containers > max_containers:
+def check_containers(counted: int, max_containers: int) -> None:
+    """A body of millions of tiny arrays (30 MB of `[],` takes seconds to parse, on the loop
+    every stream shares) is refused before parsing, by its bracket bytes counted at memchr
+    speed; brackets inside strings count too, so the bound is generous."""
+    if counted > max_containers:
         raise BadRequest(
             f"request body holds over {max_containers} JSON arrays and objects "
             "(server.max_json_containers)",
             code="body_too_complex",
         )
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON as RFC 8259 has it: NaN and Infinity, which Python would accept, are refused (an
+    engine could not read them back), as are numbers too long to convert and nesting too deep to
+    parse; each a 400 that names what is wrong."""
     try:
         return json.loads(raw, parse_constant=not_json)
     except RecursionError:
