@@ -43,6 +43,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 import fake_engine  # noqa: E402
+from run import pinned, start_engine  # noqa: E402
 
 from router.engine.enginepool import KEEPALIVE_EXPIRY, EnginePool  # noqa: E402
 
@@ -204,20 +205,6 @@ def worker(client: str, port: int, scenario: Scenario, loop: str) -> None:
     else:
         result = asyncio.run(measure(client, port, scenario))
     print(json.dumps(asdict(result)), flush=True)
-
-
-def pinned(core: int, command: list[str]) -> list[str]:
-    return ["taskset", "-c", str(core), *command] if (os.cpu_count() or 1) > 1 else command
-
-
-def start_engine() -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        pinned(0, [sys.executable, str(HERE / "fake_engine.py"), "0"]),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    return proc, int(proc.stdout.readline())
 
 
 def run_worker(client: str, port: int, scenario: Scenario, loop: str) -> Result:
