@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from importlib.metadata import version as package_version
 
 from fastapi import FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -23,8 +24,9 @@ from router.errors import error_body
 from router.http.auth import load_keys
 from router.http.cors import Cors
 from router.http.front import Front, internal_error
-from router.http.keyguard import KeyGuard
+from router.http.keyguard import KeyGuard, open_paths
 from router.observe.recorder import Recorder
+from router.openapi import openapi_document
 from router.proxy import Proxy
 from router.stream.drain import Drain
 
@@ -70,9 +72,13 @@ def create_app(
         recorder.close()
         await clients.aclose()
 
-    # The proxied endpoints are served by `Front`; FastAPI serves the rest.
-    app = FastAPI(title="lanerouter", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # The proxied endpoints are served by `Front`; FastAPI serves the rest, and lanerouter's own
+    # OpenAPI description (FastAPI's would list only the info routes).
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    keyless = open_paths(settings.auth.protect_metrics) if ring is not None else None
+    document = openapi_document(list(settings.lanes), package_version("lanerouter"), keyless)
     add_info_routes(app, table, states, registry, limits)
+    app.get("/openapi.json", include_in_schema=False)(lambda: JSONResponse(document))
     add_error_handlers(app)
     front: ASGIApp = Front(proxy, PROXIED_ENDPOINTS, app)
     if ring is not None:  # no key layer unless keys are configured

@@ -58,6 +58,17 @@ def fresh_scripts(engines: dict[str, Engine]) -> None:
         engine.script.reset()
 
 
+@pytest.fixture
+def fast_engines(engines: dict[str, Engine]) -> Iterator[None]:
+    """Engines that answer in moments, for tests about what comes in rather than its pace."""
+    speeds = {lane: engine.sim.speed for lane, engine in engines.items()}
+    for engine in engines.values():
+        engine.sim.speed = 1000.0
+    yield
+    for lane, engine in engines.items():
+        engine.sim.speed = speeds[lane]
+
+
 def settings_for(
     engines: dict[str, Engine], lanes: dict[str, dict[str, Any]] | None = None, **server: Any
 ) -> Settings:

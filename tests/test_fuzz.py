@@ -8,12 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_proxy import HELLO, post
@@ -80,14 +78,7 @@ headers = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def fast_engines(engines: dict[str, Engine]) -> Iterator[None]:
-    speeds = {lane: engine.sim.speed for lane, engine in engines.items()}
-    for engine in engines.values():
-        engine.sim.speed = 1000.0  # answers in moments: the fuzz is about what comes in
-    yield
-    for lane, engine in engines.items():
-        engine.sim.speed = speeds[lane]
+pytestmark = pytest.mark.usefixtures("fast_engines")  # the fuzz is about what comes in
 
 
 # The same 300 examples on every run, so CI cannot fail on a new draw alone; to explore further

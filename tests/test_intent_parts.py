@@ -140,3 +140,17 @@ def test_the_memo_of_texts_read_is_bounded_and_changes_no_answer() -> None:
         assert memo.read(text) == len(text)
     assert reads == ["a", "bb", "ccc", "dddd", "a"]  # "a" read again once it was the oldest
     assert len(memo.seen) == 3
+
+
+ODD_FIELDS = [  # a role or type that is not a string is no role or type at all
+    {"messages": [{"role": {"name": "system"}, "content": "hi"}]},
+    {"messages": [{"role": ["tool"], "type": {"x": 1}, "content": "hi"}]},
+    {"messages": [{"role": "user", "content": [{"type": {"tool_use": 1}, "text": "hi"}]}]},
+    {"input": [{"role": {}, "type": [], "content": "hi"}]},
+]
+
+
+@pytest.mark.parametrize("body", ODD_FIELDS)
+def test_odd_role_and_type_values_are_neither_tools_nor_system(body: dict[str, Any]) -> None:
+    intent = classify(body)
+    assert (intent.has_tools, intent.system_text) == (False, "")

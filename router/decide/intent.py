@@ -47,17 +47,24 @@ def _as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _word(item: dict[str, Any], key: str) -> str | None:
+    """A field that should be a string, or None: a client may send anything there (a dict
+    would not even be hashable for a set lookup)."""
+    value = item.get(key)
+    return value if isinstance(value, str) else None
+
+
 def _has_tool_turns(messages: list[Any]) -> bool:
     for message in messages:
         if not isinstance(message, dict):
             continue
-        if message.get("role") in TOOL_ROLES or message.get("type") in TOOL_BLOCK_TYPES:
+        if _word(message, "role") in TOOL_ROLES or _word(message, "type") in TOOL_BLOCK_TYPES:
             return True
         if message.get("tool_calls") or message.get("function_call"):
             return True
         blocks = message.get("content")
         if isinstance(blocks, list) and any(
-            isinstance(b, dict) and b.get("type") in TOOL_BLOCK_TYPES for b in blocks
+            isinstance(b, dict) and _word(b, "type") in TOOL_BLOCK_TYPES for b in blocks
         ):
             return True
     return False
@@ -68,7 +75,7 @@ def _system_text(body: Mapping[str, Any], messages: list[Any]) -> str:
     parts += [
         text_of(m.get("content"))
         for m in messages
-        if isinstance(m, dict) and m.get("role") in SYSTEM_ROLES
+        if isinstance(m, dict) and _word(m, "role") in SYSTEM_ROLES
     ]
     return "\n".join(p for p in parts if p)
 

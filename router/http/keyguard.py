@@ -19,10 +19,15 @@ from router.http.incoming import CLIENT_KEY
 PROBES = frozenset({"/healthz", "/readyz"})
 
 
+def open_paths(protect_metrics: bool) -> frozenset[str]:
+    """The paths answered without a key."""
+    return PROBES if protect_metrics else PROBES | {"/metrics"}
+
+
 class KeyGuard:
     def __init__(self, app: ASGIApp, ring: KeyRing, protect_metrics: bool) -> None:
         self.app, self.ring = app, ring
-        self.open = PROBES if protect_metrics else PROBES | {"/metrics"}
+        self.open = open_paths(protect_metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS" or scope["path"] in self.open:
