@@ -52,8 +52,8 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 writer.write(HEALTH)
                 continue
             await stream(writer, headers, b"include_usage" in body)
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
+    except (asyncio.IncompleteReadError, ConnectionError, RuntimeError):
+        pass  # the other side left (RuntimeError: uvloop's write to a closed transport)
     finally:
         writer.close()
 

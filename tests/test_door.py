@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from contextlib import ExitStack
 
 import pytest
 from conftest import Engine, settings_for
@@ -54,16 +55,24 @@ def test_the_door_answers_and_closes(door: str, sent: bytes, status: bytes) -> N
         assert answer(sock).startswith(b"HTTP/1.1 " + status)
 
 
+def test_a_refused_client_still_sending_reads_its_refusal_without_a_reset(door: str) -> None:
+    # It sends on after the server has seen enough to refuse (a client uploading a large head,
+    # or a body after a 408): no reset must destroy the answer before the client reads it.
+    with connect(door) as sock:
+        sock.sendall(HEAD + b"x-pad: " + b"p" * 4_000_000 + b"\r\n\r\n")
+        assert answer(sock).startswith(b"HTTP/1.1 431")
+
+
 def test_hundreds_of_slow_senders_are_closed_while_real_requests_go_on(door: str) -> None:
     kinds = [HEAD[:40], HEAD + b"content-length: 100\r\n\r\n{", b""]
-    sockets = [connect(door) for _ in range(200) for _ in kinds]
-    for i, sock in enumerate(sockets):
-        sock.sendall(kinds[i % 3])
-    for _ in range(5):  # while they hang on, real requests are served
-        assert post(door, "/v1/chat/completions", HELLO).status_code == 200
-    for sock in sockets:
-        assert answer(sock).startswith(b"HTTP/1.1 408")  # each closed by the server
-        sock.close()
+    with ExitStack() as open_sockets:
+        sockets = [open_sockets.enter_context(connect(door)) for _ in range(200) for _ in kinds]
+        for i, sock in enumerate(sockets):
+            sock.sendall(kinds[i % 3])
+        for _ in range(5):  # while they hang on, real requests are served
+            assert post(door, "/v1/chat/completions", HELLO).status_code == 200
+        for sock in sockets:
+            assert answer(sock).startswith(b"HTTP/1.1 408")  # each closed by the server
     assert post(door, "/v1/chat/completions", HELLO).status_code == 200
 
 

@@ -15,6 +15,11 @@ from router.config import ServerConfig
 from router.errors import Refused
 
 REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+# After a refusal the client may still be sending; closing then would make the kernel answer
+# its next bytes with a reset, which can destroy the refusal before the client reads it. So,
+# as nginx's lingering close does, send FIN after the answer and read (and drop) what still
+# comes for a while: the client closes once it has read the answer.
+LINGER_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +37,7 @@ class Door(HttpToolsProtocol):
         super().connection_made(transport)
         self.head_bytes = self.headers_seen = 0
         self.tail = b""  # the last bytes of the head so far, where its blank line may begin
-        self.in_head, self.refusal = True, 0
+        self.in_head, self.refusal, self.lingering = True, 0, False
         self.deadline: asyncio.TimerHandle | None = None
         self.arm(self.limits.head_timeout)
 
@@ -55,9 +60,16 @@ class Door(HttpToolsProtocol):
             head = b"HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n" % (
                 status, REASONS[status], len(message))  # fmt: skip
             self.transport.write(head + b"connection: close\r\n\r\n" + message)
-        self.transport.close()
+        if not status or self.lingering or self.transport.is_closing():
+            self.transport.close()
+            return
+        self.lingering = True
+        self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return  # refused: what still comes is read only so that it causes no reset
         if self.in_head:
             # Only the head counts: a read may bring the head and the start of the body.
             end = (self.tail + data).find(b"\r\n\r\n")
