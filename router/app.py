@@ -26,6 +26,7 @@ from router.http.cors import Cors
 from router.http.front import Front, internal_error
 from router.http.keyguard import KeyGuard, open_paths
 from router.observe.recorder import Recorder
+from router.observe.store import RequestStore
 from router.openapi import openapi_document
 from router.proxy import Proxy
 from router.stream.drain import Drain
@@ -55,7 +56,8 @@ def create_app(
     ring = load_keys(settings.auth, list(settings.lanes))
     clients = upstreams if upstreams is not None else Upstreams(settings)
     registry = registry if registry is not None else CollectorRegistry()
-    recorder = Recorder(settings, registry, clock)
+    store = RequestStore(settings.store, registry) if settings.store.enabled else None
+    recorder = Recorder(settings, registry, clock, store)
     states, gates = LaneStates(settings.lanes), lane_gates(settings.lanes)
     registry.register(states)
     registry.register(QueueDepth(gates))

@@ -91,6 +91,15 @@ class RequestLogConfig(_Strict):
     include_text: bool = False  # prompt and completion text in each line
 
 
+class StoreConfig(_Strict):
+    """The request store (router/observe/store.py): every finished request, kept in SQLite."""
+
+    enabled: bool = True
+    path: str = ""  # empty: $XDG_DATA_HOME/lanerouter/requests.db (~/.local/share/...)
+    retention_days: float = Field(default=30.0, gt=0)  # older records are deleted
+    max_mb: float = Field(default=512.0, gt=0)  # beyond it the oldest records are deleted
+
+
 class AuthConfig(_Strict):
     """Client keys, off unless a source is named (router/http/auth.py reads them)."""
 
@@ -133,6 +142,7 @@ class Settings(BaseSettings):
     routing: RoutingConfig = RoutingConfig()
     intent: IntentConfig = IntentConfig()
     request_log: RequestLogConfig = RequestLogConfig()
+    store: StoreConfig = StoreConfig()
     auth: AuthConfig = AuthConfig()
     lanes: dict[str, LaneConfig] = Field(
         default_factory=lambda: {n: LaneConfig(**v) for n, v in DEFAULT_LANES.items()}

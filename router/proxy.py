@@ -27,7 +27,7 @@ from router.errors import ClientGone, RouterError, body_errors
 from router.http.incoming import Incoming, watch
 from router.observe.exchange import Exchange, Finished, Outcome, outcome_for_status, request_id
 from router.observe.recorder import Recorder
-from router.observe.reuse import fingerprints
+from router.observe.reuse import conversation_id, fingerprints
 from router.respond import Responder
 from router.stream.drain import Drain, cut_short
 from router.stream.meter import Measurement
@@ -113,7 +113,9 @@ class Proxy:
             key = request.key
             candidates = allowed_candidates(key.name, key.lanes, route, candidates)
         exchange.lane, exchange.reason = candidates[0].lane, candidates[0].reason
+        exchange.planned_lane = candidates[0].lane
         exchange.conversation = fingerprints(body)
+        exchange.conversation_id = conversation_id(body)
         if self.recorder.keep_text:
             exchange.prompt_text = intent.last_user_text
         return candidates, estimate

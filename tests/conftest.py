@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,10 @@ from router.demo.planner import Profile
 from router.demo.script import Script
 from router.http.door import door_options
 from router.http.serving import BackgroundServer
+
+# The request store's default place is the user's data directory; the tests' go to a temporary
+# one (lanerouter processes the tests start inherit it).
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="lanerouter-tests-")
 
 # The user's lanes, paced 1000x faster so a 40-token answer takes milliseconds.
 PROFILES = {

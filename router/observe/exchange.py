@@ -62,6 +62,8 @@ class Exchange:
     conversation: tuple[bytes, ...] = field(default=(), repr=False)
     started: bool = False  # its answer started on a lane: counted in flight there
     key: str | None = None  # the client key's name, when keys are on (never the key)
+    planned_lane: str | None = None  # the first lane planned; another answered: failed over
+    conversation_id: str | None = None  # the same for every turn of one conversation
 
 
 @dataclass(frozen=True, slots=True)

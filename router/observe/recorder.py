@@ -1,4 +1,5 @@
-"""Where finished exchanges go: Prometheus metrics, the request log, the reuse tracker."""
+"""Where finished exchanges go: Prometheus metrics, the request log, the request store, the
+reuse tracker."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from prometheus_client import CollectorRegistry
 from router.config import Settings
 from router.observe.exchange import NO_LANE, Exchange, Finished
 from router.observe.metrics import Metrics
+from router.observe.record import request_record
 from router.observe.reqlog import RequestLog
 from router.observe.reuse import ConversationTracker
+from router.observe.store import RequestStore
 
 
 class Recorder:
@@ -22,9 +25,12 @@ class Recorder:
         settings: Settings,
         registry: CollectorRegistry,
         clock: Callable[[], float] = time.perf_counter,
+        store: RequestStore | None = None,
     ) -> None:
         self.metrics = Metrics(registry, list(settings.lanes), settings.auth.key_metric)
         self.log = RequestLog(settings.request_log.destination, settings.request_log.include_text)
+        self.store = store
+        self.engines = {name: lane.engine for name, lane in settings.lanes.items()}
         self.conversations = ConversationTracker()
         self.now = clock
 
@@ -40,7 +46,12 @@ class Recorder:
         routed = exchange.lane != NO_LANE
         reprocessed = routed and bool(exchange.conversation) and self.track_reuse(exchange)
         self.metrics.done(exchange, end, routed, reprocessed)
-        self.log.write(exchange, end, reprocessed)
+        if self.log.enabled or self.store is not None:
+            engine = self.engines.get(exchange.lane)
+            record = request_record(exchange, end, reprocessed, engine)
+            self.log.write(record, exchange, end)
+            if self.store is not None:
+                self.store.record(record)
 
     def track_reuse(self, exchange: Exchange) -> bool:
         """Whether a continued conversation got none of its prompt back from the cache."""
@@ -54,3 +65,5 @@ class Recorder:
 
     def close(self) -> None:
         self.log.close()
+        if self.store is not None:
+            self.store.close()

@@ -7,43 +7,17 @@ import sys
 import time
 from typing import Any, TextIO
 
-from router.observe.exchange import ENDPOINTS, Exchange, Finished
+from router.observe.exchange import Exchange, Finished
 
 
-def round_or_none(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def log_record(
-    exchange: Exchange, end: Finished, reprocessed: bool, include_text: bool
+def log_line(
+    record: dict[str, Any], exchange: Exchange, end: Finished, include_text: bool
 ) -> dict[str, Any]:
-    m = exchange.measurement
-    tokens = m.tokens.resolved()
-    ttft = m.ttft
-    record: dict[str, Any] = {
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "request_id": exchange.request_id,
-        "lane": exchange.lane,
-        "reason": exchange.reason,
-        "endpoint": ENDPOINTS.get(exchange.endpoint, "other"),
-        "stream": exchange.streamed,
-        "status": end.status,
-        "outcome": end.outcome.value,
-        "prompt_tokens": tokens.prompt,
-        "cached_tokens": tokens.cached,
-        "completion_tokens": m.completion_tokens,
-        "ttft_ms": None if ttft is None else round(ttft * 1000, 1),
-        "prefill_tps": round_or_none(m.prefill_tps),
-        "decode_tps": round_or_none(m.decode_tps),
-        "total_ms": None if m.ended is None else round((m.ended - m.arrived) * 1000, 1),
-        "queue_ms": round(m.queue_wait * 1000, 1),
-        "reprocessed": reprocessed,
-        "max_tokens_capped": exchange.cap.note if exchange.cap else None,
-        "key": exchange.key,
-    }
+    """The record with a readable time first, and the texts when the log asks for them."""
+    line = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record["ts"]))} | record
     if include_text:
-        record |= {"prompt": exchange.prompt_text, "completion": end.completion_text}
-    return record
+        line |= {"prompt": exchange.prompt_text, "completion": end.completion_text}
+    return line
 
 
 class RequestLog:
@@ -57,11 +31,14 @@ class RequestLog:
         elif destination != "off":
             self.stream = open(destination, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
-    def write(self, exchange: Exchange, end: Finished, reprocessed: bool) -> None:
+    @property
+    def enabled(self) -> bool:
+        return self.stream is not None
+
+    def write(self, record: dict[str, Any], exchange: Exchange, end: Finished) -> None:
         if self.stream is not None:
-            record = log_record(exchange, end, reprocessed, self.include_text)
-            line = json.dumps(record, ensure_ascii=False)
-            self.stream.write(line + "\n")
+            line = log_line(record, exchange, end, self.include_text)
+            self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
         if self.stream is not None and self.stream is not sys.stdout:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 MIN_PROMPT = 64
+SYSTEM_ROLES = ("system", "developer")  # a tuple: a role may be any JSON value, even a dict
 
 
 def fingerprints(body: Mapping[str, Any]) -> tuple[bytes, ...]:
@@ -33,6 +34,19 @@ def fingerprints(body: Mapping[str, Any]) -> tuple[bytes, ...]:
         running.update(json.dumps(part, sort_keys=True, separators=(",", ":")).encode())
         prints.append(running.copy().digest())
     return tuple(prints)
+
+
+def conversation_id(body: Mapping[str, Any]) -> str | None:
+    """What stays the same across one conversation's turns: its system prompt and its first
+    user message (16 hex digits of their hash); None without a message list."""
+    messages = body.get("messages") or body.get("input")
+    if not isinstance(messages, list):
+        return None
+    system = [m for m in messages if isinstance(m, dict) and m.get("role") in SYSTEM_ROLES]
+    first = next((m for m in messages if isinstance(m, dict) and m.get("role") == "user"), None)
+    opening = [body.get("system"), body.get("instructions"), system, first]
+    digest = hashlib.blake2b(json.dumps(opening, sort_keys=True).encode(), digest_size=8)
+    return digest.hexdigest()
 
 
 class ConversationTracker:
