@@ -3,8 +3,9 @@
     python benchmarks/run.py            # full: several repetitions, medians (a few minutes)
     python benchmarks/run.py --quick    # seconds; what the test suite runs so this cannot rot
 
-lanerouter runs pinned to core 1 (`taskset`), metering on, request log off; the fake engine and
-this load generator share core 0. Prints one table of medians and ratios.
+lanerouter runs pinned to core 1 (`taskset`), metering and request store on (`--no-store`: off),
+request log off; the fake engine and this load generator share core 0. Prints one table of
+medians and ratios.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,9 +45,12 @@ def start_engine() -> tuple[subprocess.Popen[str], int]:
     return proc, int(proc.stdout.readline())
 
 
-def start_proxy(engine_port: int) -> tuple[subprocess.Popen[str], int, float]:
+def start_proxy(engine_port: int, store: bool = True) -> tuple[subprocess.Popen[str], int, float]:
     port = free_port()
     env = os.environ | {"LANEROUTER_REQUEST_LOG__DESTINATION": "off"}
+    # The request store on, as shipped, in a file of its own (a fresh one each start).
+    env["LANEROUTER_STORE__ENABLED"] = "true" if store else "false"
+    env["LANEROUTER_STORE__PATH"] = str(Path(tempfile.mkdtemp(prefix="lanerouter-bench-")) / "r.db")
     for lane in ("audit", "chat", "tools"):
         env[f"LANEROUTER_LANES__{lane.upper()}__BASE_URL"] = f"http://127.0.0.1:{engine_port}"
         env[f"LANEROUTER_LANES__{lane.upper()}__MAX_CONCURRENCY"] = "4096"
@@ -153,6 +158,7 @@ def main() -> int:
     )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--no-store", action="store_true", help="the request store off")
     args = parser.parse_args()
     scenarios, reps = (QUICK, 1) if args.quick else (SCENARIOS, args.reps)
     if os.cpu_count() and os.cpu_count() > 1:  # type: ignore[operator]
@@ -162,7 +168,7 @@ def main() -> int:
     startups: list[float] = []
     try:
         for _ in range(reps):
-            proxy, proxy_port, startup = start_proxy(engine_port)
+            proxy, proxy_port, startup = start_proxy(engine_port, store=not args.no_store)
             startups.append(startup)
             try:
                 for name, shape in scenarios.items():
