@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,15 +64,22 @@ def fresh_scripts(engines: dict[str, Engine]) -> None:
         engine.script.reset()
 
 
-@pytest.fixture
-def fast_engines(engines: dict[str, Engine]) -> Iterator[None]:
-    """Engines that answer in moments, for tests about what comes in rather than its pace."""
+@contextmanager
+def engines_at(engines: dict[str, Engine], speed: float) -> Iterator[None]:
+    """Every simulated engine at `speed` times the user's pace, for one test."""
     speeds = {lane: engine.sim.speed for lane, engine in engines.items()}
     for engine in engines.values():
-        engine.sim.speed = 1000.0
+        engine.sim.speed = speed
     yield
     for lane, engine in engines.items():
         engine.sim.speed = speeds[lane]
+
+
+@pytest.fixture
+def fast_engines(engines: dict[str, Engine]) -> Iterator[None]:
+    """Engines that answer in moments, for tests about what comes in rather than its pace."""
+    with engines_at(engines, 1000.0):
+        yield
 
 
 def settings_for(

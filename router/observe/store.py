@@ -25,6 +25,7 @@ log = logging.getLogger("lanerouter")
 QUEUE_SIZE = 10_000  # records waiting for the writer; beyond, dropped
 BATCH = 500  # records per transaction at most
 PRUNE_EVERY = 60.0  # seconds between retention passes
+FLUSH_SECONDS = 0.5  # records are written at most this long after they arrive
 INTEGER_FIELDS = {"stream", "status", "prompt_tokens", "cached_tokens", "completion_tokens",
                   "reprocessed"}  # fmt: skip
 REAL_FIELDS = {"ts", "ttft_ms", "prefill_tps", "decode_tps", "total_ms", "queue_ms"}
@@ -120,6 +121,7 @@ class RequestStore:
             "lanerouter_store_dropped", "Records the request store could not keep", ["reason"],
             registry=registry,
         )  # fmt: skip
+        self.closing = threading.Event()
         self.writer = threading.Thread(target=self.run, name="request-store", daemon=True)
         self.writer.start()
 
@@ -147,10 +149,15 @@ class RequestStore:
             db.close()
 
     def next_batch(self) -> list[dict[str, Any]] | None:
-        """The records waiting (at least one, waited for); None once closed and written."""
+        """The records that arrived within FLUSH_SECONDS of the first, so that one wake-up of
+        this thread and one transaction serve many requests (waiting on the queue instead
+        would wake it for every record); None once closed and written."""
         first = self.pending.get()
-        batch = [first] if first is not None else []
-        while first is not None and len(batch) < BATCH:
+        if first is None:
+            return None
+        self.closing.wait(FLUSH_SECONDS)
+        batch = [first]
+        while len(batch) < BATCH:
             try:
                 item = self.pending.get_nowait()
             except queue.Empty:
@@ -159,7 +166,7 @@ class RequestStore:
                 self.pending.put_nowait(None)  # close after this batch
                 break
             batch.append(item)
-        return batch or None
+        return batch
 
     def write(self, db: sqlite3.Connection, batch: list[dict[str, Any]]) -> None:
         rows = [tuple(record.get(f) for f in FIELDS) for record in batch]
@@ -180,6 +187,7 @@ class RequestStore:
             del item
 
     def close(self, timeout: float = 10.0) -> None:
+        self.closing.set()
         try:
             self.pending.put(None, timeout=timeout)
         except queue.Full:
