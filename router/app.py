@@ -29,6 +29,7 @@ from router.observe.recorder import Recorder
 from router.observe.store import RequestStore
 from router.openapi import openapi_document
 from router.proxy import Proxy
+from router.status import add_status_routes, status
 from router.stream.drain import Drain
 
 # Endpoint -> whether the lane's request defaults apply (they are generation parameters).
@@ -63,7 +64,8 @@ def create_app(
     registry.register(QueueDepth(gates))
     dispatcher = Dispatcher(settings.lanes, clients, states, gates, recorder.metrics, clock)
     limits = EngineLimits(settings.lanes)
-    proxy = Proxy(settings, table, dispatcher, recorder, drain or Drain(), limits)
+    drain = drain or Drain()
+    proxy = Proxy(settings, table, dispatcher, recorder, drain, limits)
     prober = Prober(clients, states, settings.server.probe_interval, limits)
 
     @asynccontextmanager
@@ -80,6 +82,8 @@ def create_app(
     keyless = open_paths(settings.auth.protect_metrics) if ring is not None else None
     document = openapi_document(list(settings.lanes), package_version("lanerouter"), keyless)
     add_info_routes(app, table, states, registry, limits)
+    board = recorder.board
+    add_status_routes(app, lambda: status(settings.lanes, states, gates, board), board, drain)
     app.get("/openapi.json", include_in_schema=False)(lambda: JSONResponse(document))
     add_error_handlers(app)
     front: ASGIApp = Front(proxy, PROXIED_ENDPOINTS, app)

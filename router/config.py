@@ -105,7 +105,7 @@ class AuthConfig(_Strict):
 
     keys_file: str = ""  # a TOML file of [[keys]]: name, key or sha256, lanes, max_concurrency
     keys_env: str = ""  # the NAME of an environment variable: "name=key" pairs, comma-separated
-    protect_metrics: bool = False  # /metrics needs a key too
+    protect_metrics: bool = False  # /metrics and the status page (/ui, /api/*) need a key too
     key_metric: bool = False  # lanerouter_key_requests_total{key,outcome}: key names only
 
     @property

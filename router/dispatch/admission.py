@@ -39,7 +39,12 @@ class Slot:
 class LaneGate:
     def __init__(self, lane: str, slots: int, depth: int, timeout: float) -> None:
         self.lane, self.free, self.depth, self.timeout = lane, slots, depth, timeout
+        self.slots = slots
         self.waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def in_use(self) -> int:
+        return self.slots - self.free
 
     @property
     def queued(self) -> int:

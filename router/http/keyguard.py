@@ -1,8 +1,9 @@
 """The ASGI layer that asks for a client key (router.http.auth) before anything else runs.
 
 Open without a key: the orchestrator's probes (`/healthz`, `/readyz`), CORS preflights, and
-`/metrics` unless `auth.protect_metrics`. The key found is handed on in the ASGI scope
-(`CLIENT_KEY`); its concurrency place is held until the answer, streamed or not, has gone out.
+`/metrics` and the status page unless `auth.protect_metrics`. The key found is handed on in
+the ASGI scope (`CLIENT_KEY`); its concurrency place is held until the answer, streamed or not,
+has gone out.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from router.http.front import error_response
 from router.http.incoming import CLIENT_KEY
 
 PROBES = frozenset({"/healthz", "/readyz"})
+# What an operator watches (router/status.py): open like /metrics unless that is protected.
+WATCHING = frozenset({"/metrics", "/ui", "/ui/app.js", "/ui/style.css", "/api/status",
+                      "/api/events", "/api/requests"})  # fmt: skip
 
 
 def open_paths(protect_metrics: bool) -> frozenset[str]:
     """The paths answered without a key."""
-    return PROBES if protect_metrics else PROBES | {"/metrics"}
+    return PROBES if protect_metrics else PROBES | WATCHING
 
 
 class KeyGuard:

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from router.config import Settings
 from router.observe.exchange import NO_LANE, Exchange, Finished
+from router.observe.live import LiveBoard
 from router.observe.metrics import Metrics
 from router.observe.record import request_record
 from router.observe.reqlog import RequestLog
@@ -30,6 +31,7 @@ class Recorder:
         self.metrics = Metrics(registry, list(settings.lanes), settings.auth.key_metric)
         self.log = RequestLog(settings.request_log.destination, settings.request_log.include_text)
         self.store = store
+        self.board = LiveBoard(clock)
         self.engines = {name: lane.engine for name, lane in settings.lanes.items()}
         self.conversations = ConversationTracker()
         self.now = clock
@@ -40,18 +42,18 @@ class Recorder:
 
     def started(self, exchange: Exchange) -> None:
         self.metrics.started(exchange)
+        self.board.started(exchange)
 
     def finished(self, exchange: Exchange, end: Finished) -> None:
         """Record one ended request; its owner calls this once."""
         routed = exchange.lane != NO_LANE
         reprocessed = routed and bool(exchange.conversation) and self.track_reuse(exchange)
         self.metrics.done(exchange, end, routed, reprocessed)
-        if self.log.enabled or self.store is not None:
-            engine = self.engines.get(exchange.lane)
-            record = request_record(exchange, end, reprocessed, engine)
-            self.log.write(record, exchange, end)
-            if self.store is not None:
-                self.store.record(record)
+        record = request_record(exchange, end, reprocessed, self.engines.get(exchange.lane))
+        self.board.finished(exchange, record)
+        self.log.write(record, exchange, end)
+        if self.store is not None:
+            self.store.record(record)
 
     def track_reuse(self, exchange: Exchange) -> bool:
         """Whether a continued conversation got none of its prompt back from the cache."""

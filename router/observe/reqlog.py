@@ -31,10 +31,6 @@ class RequestLog:
         elif destination != "off":
             self.stream = open(destination, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
-    @property
-    def enabled(self) -> bool:
-        return self.stream is not None
-
     def write(self, record: dict[str, Any], exchange: Exchange, end: Finished) -> None:
         if self.stream is not None:
             line = log_line(record, exchange, end, self.include_text)

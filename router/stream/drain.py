@@ -22,6 +22,7 @@ class Drain:
         self.active: set[Answer] = set()
         self.waiting: set[asyncio.Future[Any]] = set()  # dispatches not yet answered
         self.closing = False
+        self.draining = False  # set as the server stops accepting; closing at the deadline
 
     def track(self, dispatching: asyncio.Future[Any]) -> None:
         """A request on its way to a lane (queued, or waiting for the engine's first byte)."""
@@ -36,6 +37,7 @@ class Drain:
 
     def begin(self, grace: float) -> None:
         """Called as the server stops accepting: in `grace` seconds, end what still runs."""
+        self.draining = True
         log.info("shutting down: %d stream(s) may finish within %g s", len(self.active), grace)
         loop = asyncio.get_running_loop()
         loop.call_later(grace, lambda: loop.create_task(self.expire()))

@@ -1,0 +1,91 @@
+"""The status page's JSON API and its live feed, and the page itself (router/ui, static files
+shipped in the package: no build step, nothing from a CDN).
+
+    GET /api/status              lanes (state, slots in use, queue), streams in flight, the last
+                                 requests, token-weighted decode rate per lane over 5 min and 1 h
+    GET /api/requests            finished records, newest first (?id_prefix=...&limit=...)
+    GET /api/events              the same as /api/status, as an SSE `status` event each second
+    GET /ui                      the page
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+
+from router.config import LaneConfig
+from router.dispatch.admission import LaneGate
+from router.dispatch.lanestate import LaneStates
+from router.observe.live import LiveBoard
+from router.stream.drain import Drain
+
+UI = Path(__file__).resolve().parent / "ui"
+FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+SHOWN = 20  # last requests on the page
+FEED_SECONDS = 1.0
+FEED_LIFETIME = 300.0  # then the feed ends and EventSource reconnects (no stream lives forever)
+
+
+def status(
+    lanes: dict[str, LaneConfig], states: LaneStates, gates: dict[str, LaneGate], board: LiveBoard
+) -> dict[str, Any]:
+    health = states.health
+    return {
+        "lanes": {
+            name: {
+                "engine": lane.engine,
+                "state": health[name].state,
+                "detail": health[name].detail,
+                "slots": gates[name].slots,
+                "slots_in_use": gates[name].in_use,
+                "queued": gates[name].queued,
+            }
+            for name, lane in lanes.items()
+        },
+        "inflight": board.streams(),
+        "recent": board.last(SHOWN),
+        "decode_tps": {"5m": board.weighted_decode(300), "1h": board.weighted_decode(3600)},
+    }
+
+
+def add_status_routes(
+    app: FastAPI, snapshot: Callable[[], dict[str, Any]], board: LiveBoard, drain: Drain
+) -> None:
+    @app.get("/api/status", include_in_schema=False)
+    async def api_status() -> JSONResponse:
+        return JSONResponse(snapshot())
+
+    @app.get("/api/requests", include_in_schema=False)
+    async def api_requests(id_prefix: str = "", limit: int = 100) -> JSONResponse:
+        return JSONResponse({"requests": board.last(max(min(limit, 1000), 0), id_prefix)})
+
+    @app.get("/api/events", include_in_schema=False)
+    async def api_events() -> StreamingResponse:
+        return StreamingResponse(feed(snapshot, drain), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache"})  # fmt: skip
+
+    @app.get("/ui", include_in_schema=False)
+    async def page() -> Response:
+        return FileResponse(UI / "index.html", media_type="text/html")
+
+    @app.get("/ui/{name}", include_in_schema=False)
+    async def asset(name: str) -> Response:
+        if name not in FILES:
+            return JSONResponse({"error": {"message": "not found", "code": "not_found"}}, 404)
+        return FileResponse(UI / name, media_type=FILES[name])
+
+
+async def feed(snapshot: Callable[[], dict[str, Any]], drain: Drain) -> AsyncIterator[bytes]:
+    """A `status` event each second, until the server drains or the feed's lifetime ends."""
+    yield b"retry: 2000\n\n"
+    for _ in range(int(FEED_LIFETIME / FEED_SECONDS)):
+        if drain.draining:
+            return
+        yield b"event: status\ndata: " + json.dumps(snapshot()).encode() + b"\n\n"
+        await asyncio.sleep(FEED_SECONDS)
