@@ -23,6 +23,7 @@ from router.demo.stack import start_simulated_engines
 from router.errors import ConfigError, RouterError
 from router.http.auth import load_keys
 from router.http.door import door_options
+from router.report.benchcommand import add_bench_parser, run_bench
 from router.report.command import add_report_parser, run_report
 from router.stream.drain import Drain
 
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--lane", metavar="LANE", help="as if sent with X-Lane: LANE")
     route.add_argument("--json", action="store_true", help="print the answer as JSON")
     add_report_parser(commands)
+    add_bench_parser(commands)
     return parser
 
 
@@ -171,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"traffic: {sent} requests sent")
         return 0
     try:
+        if args.command == "bench":
+            return run_bench(args)
         if args.command == "report":
             return run_report(args, load(args.config))
         return route(args) if args.command == "route" else serve(args)

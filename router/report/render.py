@@ -61,7 +61,7 @@ def used_for(reasons: dict[str, int], requests: int) -> str:
 def tasks(rows: list[Record]) -> Table:
     headers = ["time (UTC)", "request id", "prompt tokens", "prompt tok/s", "gen tokens",
                "gen tok/s", "total ms"]  # fmt: skip
-    cells = [[time.strftime("%m-%d %H:%M:%S", time.gmtime(r["ts"])), str(r["request_id"])[:24],
+    cells = [[time.strftime("%m-%d %H:%M:%S", time.gmtime(r["ts"])), str(r["request_id"])[:40],
               str(r.get("prompt_tokens") or "-"), number(r.get("prefill_tps")),
               str(r.get("completion_tokens") or "-"), number(r.get("decode_tps")),
               number(r.get("total_ms"), 0)] for r in rows]  # fmt: skip
