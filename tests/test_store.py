@@ -18,7 +18,7 @@ from test_proxy import HELLO, post
 
 from router.config import Settings, StoreConfig
 from router.observe.record import FIELDS
-from router.observe.store import SCHEMA_VERSION, migrate, open_database, prune
+from router.observe.storedb import SCHEMA_VERSION, migrate, open_database, prune
 
 
 def with_store(engines: dict[str, Engine], path: Path, log: Path | None = None) -> Settings:

@@ -8,7 +8,7 @@ from typing import Any
 
 from router.observe.exchange import ENDPOINTS, Exchange, Finished
 
-# The record's fields, in order: the store's columns (router/observe/store.py) follow them.
+# The record's fields, in order: the store's columns (router/observe/storedb.py) follow them.
 FIELDS = (
     "ts", "request_id", "lane", "reason", "endpoint", "engine", "stream", "status", "outcome",
     "prompt_tokens", "cached_tokens", "completion_tokens", "ttft_ms", "prefill_tps",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from router.config import Settings
-from router.observe.store import store_path
+from router.observe.storedb import store_path
 from router.report import render
 from router.report.figures import lane_figures, task_rows
 from router.report.plot import plot_decode
