@@ -31,6 +31,9 @@ from run import rss_mib, start_engine, start_proxy  # noqa: E402
 GROWTH_LIMIT = 0.05
 CONCURRENCY = 64  # short requests in flight at once
 LANES = ("audit", "chat", "tools")
+# Idle engine connections expire after 4 s and are closed as the next one is given back (a
+# health probe, every 2 s): after this, only the connections in use are open.
+SETTLE_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ def soak(pid: int, port: int, short_total: int, paced: int, rounds: int, warmup:
         outcomes += asyncio.run(paced_round(port, paced))
         while not idle(port):
             time.sleep(0.05)
+        time.sleep(SETTLE_SECONDS)
         shots[f"round {n + 1}"] = snapshot(pid, port)
     print(f"{per_round * rounds} short requests and {paced * rounds} paced streams in "
           f"{time.perf_counter() - started:.0f} s: {dict(sorted(outcomes.items()))}")  # fmt: skip

@@ -105,9 +105,11 @@ class EnginePool:
         return None
 
     def give_back(self, conn: EngineConnection) -> None:
-        conn.idle_since = asyncio.get_running_loop().time()
+        now = conn.idle_since = asyncio.get_running_loop().time()
         self.idle.append(conn)
-        while len(self.idle) > MAX_IDLE:
+        # The oldest are on the left: close those past their time (a burst's extra connections
+        # would otherwise stay open until popped, holding a descriptor at both ends).
+        while len(self.idle) > MAX_IDLE or now - self.idle[0].idle_since >= KEEPALIVE_EXPIRY:
             self.idle.popleft().close()
 
     def close(self) -> None:

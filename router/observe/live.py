@@ -12,7 +12,7 @@ from typing import Any
 from router.observe.exchange import Exchange
 
 RECENT = 1000  # finished records kept (the status page shows the latest; bench reads its own)
-RATE_WINDOW = 3600.0  # seconds of decode rates kept
+MINUTES = 60  # decode rates kept per lane, summed by the minute: memory does not grow with load
 
 
 class LiveBoard:
@@ -20,7 +20,8 @@ class LiveBoard:
         self.clock = clock  # the measurements' clock (elapsed times)
         self.inflight: dict[int, Exchange] = {}
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
-        self.rates: deque[tuple[float, str, int, float]] = deque()  # (ts, lane, tokens, tok/s)
+        # lane -> [minute, sum of n_i * tps_i, sum of n_i], one entry per minute with answers
+        self.rates: dict[str, deque[list[float]]] = {}
 
     def started(self, exchange: Exchange) -> None:
         self.inflight[id(exchange)] = exchange
@@ -30,9 +31,12 @@ class LiveBoard:
         self.recent.append(record)
         tokens, rate = record.get("completion_tokens"), record.get("decode_tps")
         if tokens and rate is not None:
-            self.rates.append((record["ts"], record["lane"], tokens, rate))
-        while self.rates and self.rates[0][0] < record["ts"] - RATE_WINDOW:
-            self.rates.popleft()
+            minutes = self.rates.setdefault(record["lane"], deque(maxlen=MINUTES))
+            minute = record["ts"] // 60
+            if not minutes or minutes[-1][0] != minute:
+                minutes.append([minute, 0.0, 0.0])
+            minutes[-1][1] += tokens * rate
+            minutes[-1][2] += tokens
 
     def streams(self) -> list[dict[str, Any]]:
         """The answers being relayed now, oldest first, with their live decode rate."""
@@ -55,10 +59,11 @@ class LiveBoard:
         return [r for _, r in zip(range(count), found, strict=False)]
 
     def weighted_decode(self, seconds: float) -> dict[str, float]:
-        """sum(n_i * tps_i) / sum(n_i) per lane over the last `seconds` (wall clock)."""
-        since, sums = time.time() - seconds, dict[str, tuple[float, int]]()
-        for ts, lane, tokens, rate in self.rates:
-            if ts >= since:
-                weighted, total = sums.get(lane, (0.0, 0))
-                sums[lane] = (weighted + tokens * rate, total + tokens)
-        return {lane: round(w / n, 1) for lane, (w, n) in sums.items()}
+        """sum(n_i * tps_i) / sum(n_i) per lane over the last `seconds` (whole minutes)."""
+        since, rates = (time.time() - seconds) // 60, {}
+        for lane, minutes in self.rates.items():
+            recent = [(w, n) for minute, w, n in minutes if minute >= since]
+            tokens = sum(n for _, n in recent)
+            if tokens:
+                rates[lane] = round(sum(w for w, _ in recent) / tokens, 1)
+        return rates

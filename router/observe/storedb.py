@@ -45,6 +45,7 @@ def open_database(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")  # readers (report, status page) never block writes
     db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA cache_size=-256")  # KiB: an appending writer needs few pages cached
     migrate(db)
     return db
 
