@@ -183,3 +183,32 @@ async def test_a_second_response_on_the_connection_never_reaches_the_client() ->
         pool.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_idle_connections_past_their_time_are_closed_as_another_is_given_back() -> None:
+    # After a burst, the extra keep-alive connections must not stay open until reused (one
+    # descriptor at each end each): they are closed with the next connection given back.
+    async def engine(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readuntil(b"\r\n\r\n"):
+            await reader.readexactly(2)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+            await writer.drain()
+
+    server = await asyncio.start_server(engine, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = EnginePool(f"http://127.0.0.1:{port}", 3.0, ssl.create_default_context())
+    try:
+        burst = [pool.request("POST", "/v1/embeddings", [], b"{}", 5.0, 5.0) for _ in range(3)]
+        for answer in await asyncio.gather(*burst):
+            assert await answer.read_all() == b"{}"
+        oldest, older, newest = list(pool.idle)
+        for conn in (oldest, older):
+            conn.idle_since -= 60  # long past the keep-alive expiry
+        answer = await pool.request("POST", "/v1/embeddings", [], b"{}", 5.0, 5.0)
+        assert await answer.read_all() == b"{}"
+        assert list(pool.idle) == [newest]  # reused, given back, and the expired ones gone
+        assert oldest.closed and older.closed and not newest.closed
+    finally:
+        pool.close()
+        server.close()
+        await server.wait_closed()
