@@ -189,10 +189,15 @@ async def test_idle_connections_past_their_time_are_closed_as_another_is_given_b
     # After a burst, the extra keep-alive connections must not stay open until reused (one
     # descriptor at each end each): they are closed with the next connection given back.
     async def engine(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while await reader.readuntil(b"\r\n\r\n"):
-            await reader.readexactly(2)
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
-            await writer.drain()
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                await reader.readexactly(2)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            pass  # the pool closed the connection
+        finally:
+            writer.close()  # here, not in a garbage collection after the loop is gone
 
     server = await asyncio.start_server(engine, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
