@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
@@ -157,5 +158,11 @@ def add_error_handlers(app: FastAPI) -> None:
         # The traceback goes to the server log only; the client gets a plain message.
         return internal_error()
 
+    async def bad_query(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return JSONResponse(error_body(where, "invalid_request_error", "invalid_query"), 400)
+
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, bad_query)
     app.add_exception_handler(Exception, unexpected)

@@ -108,3 +108,10 @@ def test_the_status_api_says_what_the_page_draws(demo: Demo) -> None:
     mine = httpx.get(demo.url + "/api/requests", params={"id_prefix": "api-"}).json()
     assert [r["request_id"] for r in mine["requests"]] == ["api-stream-1"]
     assert httpx.get(demo.url + "/ui/../config.py").status_code == 404
+
+
+def test_a_bad_query_is_an_openai_style_400(demo: Demo) -> None:
+    answer = httpx.get(demo.url + "/api/requests", params={"limit": "many"})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_query" and "limit" in error["message"]
