@@ -11,6 +11,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
@@ -71,7 +72,8 @@ class RequestStore:
         first = self.pending.get()
         if first is None:
             return None
-        self.closing.wait(FLUSH_SECONDS)
+        if self.pending.qsize() < BATCH:  # a full batch waiting is written at once: no cap
+            self.closing.wait(FLUSH_SECONDS)
         batch = [first]
         while len(batch) < BATCH:
             try:
@@ -89,7 +91,7 @@ class RequestStore:
         if not self.guarded(insert, db, rows):
             self.dropped.labels("write_failed").inc(len(batch))
 
-    def guarded(self, action: Any, *args: Any) -> bool:
+    def guarded(self, action: Callable[..., object], *args: Any) -> bool:
         try:
             action(*args)
             return True
@@ -98,9 +100,8 @@ class RequestStore:
             return False
 
     def drain_unwritten(self) -> None:
-        while (item := self.pending.get()) is not None:
+        while self.pending.get() is not None:
             self.dropped.labels("store_unusable").inc()
-            del item
 
     def close(self, timeout: float = 10.0) -> None:
         self.closing.set()
