@@ -54,6 +54,10 @@ def _word(item: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def role_of(message: dict[str, Any]) -> str | None:
+    return _word(message, "role")
+
+
 def _has_tool_turns(messages: list[Any]) -> bool:
     for message in messages:
         if not isinstance(message, dict):

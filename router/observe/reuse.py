@@ -18,8 +18,9 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from router.decide.intent import SYSTEM_ROLES, role_of
+
 MIN_PROMPT = 64
-SYSTEM_ROLES = ("system", "developer")  # a tuple: a role may be any JSON value, even a dict
 
 
 def fingerprints(body: Mapping[str, Any]) -> tuple[bytes, ...]:
@@ -42,8 +43,8 @@ def conversation_id(body: Mapping[str, Any]) -> str | None:
     messages = body.get("messages") or body.get("input")
     if not isinstance(messages, list):
         return None
-    system = [m for m in messages if isinstance(m, dict) and m.get("role") in SYSTEM_ROLES]
-    first = next((m for m in messages if isinstance(m, dict) and m.get("role") == "user"), None)
+    system = [m for m in messages if isinstance(m, dict) and role_of(m) in SYSTEM_ROLES]
+    first = next((m for m in messages if isinstance(m, dict) and role_of(m) == "user"), None)
     opening = [body.get("system"), body.get("instructions"), system, first]
     digest = hashlib.blake2b(json.dumps(opening, sort_keys=True).encode(), digest_size=8)
     return digest.hexdigest()
