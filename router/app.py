@@ -9,23 +9,25 @@ from importlib.metadata import version as package_version
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from router.config import Settings
 from router.decide.routing import RouteTable, build_route_table
-from router.dispatch.admission import QueueDepth, lane_gates
 from router.dispatch.dispatcher import Dispatcher
 from router.dispatch.lanestate import LaneStates, Prober
 from router.dispatch.limits import EngineLimits
+from router.dispatch.shared import SharedAdmission
+from router.dispatch.sharedgate import admission_gates
 from router.engine.upstream import Upstreams
 from router.errors import error_body
 from router.http.auth import load_keys
 from router.http.cors import Cors
 from router.http.front import Front, internal_error
 from router.http.keyguard import KeyGuard, open_paths
+from router.observe.multiprocess import scrape
 from router.observe.recorder import Recorder
 from router.observe.store import RequestStore
 from router.openapi import openapi_document
@@ -60,9 +62,8 @@ def create_app(
     registry = registry if registry is not None else CollectorRegistry()
     store = RequestStore(settings.store, registry) if settings.store.enabled else None
     recorder = Recorder(settings, registry, clock, store)
-    states, gates = LaneStates(settings.lanes), lane_gates(settings.lanes)
-    registry.register(states)
-    registry.register(QueueDepth(gates))
+    states = LaneStates(settings.lanes, registry)
+    gates, shared = admission_gates(settings.lanes, settings.admission, registry)
     dispatcher = Dispatcher(settings.lanes, clients, states, gates, recorder.metrics, clock)
     limits = EngineLimits(settings.lanes)
     drain = drain or Drain()
@@ -71,9 +72,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if shared is not None:
+            await shared.start()
         await prober.start()
         yield
         await prober.stop()
+        if shared is not None:
+            await shared.stop()
         recorder.close()
         await clients.aclose()
 
@@ -82,7 +87,7 @@ def create_app(
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     keyless = open_paths(settings.auth.protect_metrics) if ring is not None else None
     document = openapi_document(list(settings.lanes), package_version("lanerouter"), keyless)
-    add_info_routes(app, table, states, registry, limits)
+    add_info_routes(app, table, states, registry, limits, shared)
     board = recorder.board
     add_status_routes(app, lambda: status(settings.lanes, states, gates, board), board, drain)
     app.get("/openapi.json", include_in_schema=False)(lambda: JSONResponse(document))
@@ -100,6 +105,7 @@ def add_info_routes(
     states: LaneStates,
     registry: CollectorRegistry,
     limits: EngineLimits,
+    shared: SharedAdmission | None,
 ) -> None:
     started = int(time.time())
 
@@ -121,7 +127,7 @@ def add_info_routes(
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(scrape(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -130,9 +136,13 @@ def add_info_routes(
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         lanes = states.health
-        ready = any(health.reachable for health in lanes.values())
+        # With shared admission, not before Redis has answered once: a replica that started
+        # without it would admit on its own and overload one-slot lanes.
+        admitting = shared is None or shared.answered
+        ready = admitting and any(health.reachable for health in lanes.values())
         body = {
             "status": "ready" if ready else "unavailable",
+            "admission": admission_state(shared),
             "lanes": {
                 name: {
                     "reachable": h.reachable,
@@ -145,6 +155,12 @@ def add_info_routes(
             },
         }
         return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def admission_state(shared: SharedAdmission | None) -> dict[str, object]:
+    if shared is None:
+        return {"backend": "embedded"}
+    return {"backend": "redis", "redis": shared.where, "shared": bool(shared.shared)}
 
 
 def add_error_handlers(app: FastAPI) -> None:

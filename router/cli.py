@@ -6,15 +6,10 @@ import argparse
 import asyncio
 import json
 import logging
-import math
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import uvicorn
-
-from router.app import create_app
 from router.config import Settings
 from router.configfile import load_settings
 from router.decide import explain
@@ -22,10 +17,10 @@ from router.demo import traffic
 from router.demo.stack import start_simulated_engines
 from router.errors import ConfigError, RouterError
 from router.http.auth import load_keys
-from router.http.door import door_options
+from router.process import run_server, setup_logging
 from router.report.benchcommand import add_bench_parser, run_bench
 from router.report.command import add_report_parser, run_report
-from router.stream.drain import Drain
+from router.workers import Workers
 
 DEFAULT_CONFIG = Path("config.toml")
 DESCRIPTION = """\
@@ -70,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FACTOR",
         help="with --demo: run the simulated engines FACTOR times faster (default: 1)",
     )
+    serve.add_argument(
+        "--workers",
+        type=positive,
+        default=1,
+        metavar="N",
+        help="serve from N processes on one port (default: 1); metrics and the request store "
+        'cover them all; set [admission] backend = "redis" to share lanes\' slots among them',
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     traffic = commands.add_parser(
         "traffic",
@@ -97,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
+
+
 def load(path: Path | None) -> Settings:
     if path is None and DEFAULT_CONFIG.exists():
         path = DEFAULT_CONFIG
@@ -113,39 +123,13 @@ def serve(args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"server": server})
     if args.demo:
         settings, _engines = start_simulated_engines(settings, speed=args.demo_speed)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is ours
+    setup_logging(args.log_level)
     for name, lane in settings.lanes.items():
         logging.info("lane %-6s -> %s (%s)", name, lane.base_url, lane.engine)
-    drain = Drain()
-    app = create_app(settings, drain=drain)
-    grace = settings.server.shutdown_grace
-    config = uvicorn.Config(
-        app,
-        host=server.host,
-        port=server.port,
-        log_level=args.log_level,
-        # lanerouter logs each routed request itself (path -> lane (reason) status); uvicorn's
-        # access log would repeat it, and the demo engines' lines with it.
-        access_log=False,
-        # uvicorn cuts what still runs after this; the drain ends streams properly just before.
-        timeout_graceful_shutdown=math.ceil(grace) + 2,
-        **door_options(settings.server),
-    )
-    DrainingServer(config, drain, grace).run()
+    if args.workers > 1:
+        return Workers(settings, args.workers, args.log_level).run()
+    run_server(settings, args.log_level)
     return 0
-
-
-class DrainingServer(uvicorn.Server):
-    """uvicorn, telling the app's drain when it stops accepting connections."""
-
-    def __init__(self, config: uvicorn.Config, drain: Drain, grace: float) -> None:
-        super().__init__(config)
-        self.drain, self.grace = drain, grace
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self.drain.begin(self.grace)
-        await super().shutdown(sockets)
 
 
 def route(args: argparse.Namespace) -> int:

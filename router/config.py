@@ -12,9 +12,10 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from router.configparts import AdmissionConfig, AuthConfig, RequestLogConfig, StoreConfig, Strict
 from router.decide.intentconfig import IntentConfig
 from router.defaults import DEFAULT_LANES
 
@@ -23,11 +24,7 @@ LANE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 RESERVED_MODEL_IDS = frozenset({"auto"})
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LaneConfig(_Strict):
+class LaneConfig(Strict):
     base_url: str
     engine: EngineKind
     model: str
@@ -60,7 +57,7 @@ class LaneConfig(_Strict):
         return value.rstrip("/")
 
 
-class RuleConfig(_Strict):
+class RuleConfig(Strict):
     name: str
     lane: str | None = None  # None: the routing's audit_lane
     keywords: tuple[str, ...] = ()
@@ -78,7 +75,7 @@ class RuleConfig(_Strict):
         return value
 
 
-class RoutingConfig(_Strict):
+class RoutingConfig(Strict):
     default_lane: str = "chat"
     tools_lane: str = "tools"
     audit_lane: str = "audit"
@@ -86,34 +83,7 @@ class RoutingConfig(_Strict):
     rules: tuple[RuleConfig, ...] = ()  # keyword and regex rules; config.toml shows how
 
 
-class RequestLogConfig(_Strict):
-    destination: str = "stdout"  # "stdout", "off", or a file path (appended to)
-    include_text: bool = False  # prompt and completion text in each line
-
-
-class StoreConfig(_Strict):
-    """The request store (router/observe/store.py): every finished request, kept in SQLite."""
-
-    enabled: bool = True
-    path: str = ""  # empty: $XDG_DATA_HOME/lanerouter/requests.db (~/.local/share/...)
-    retention_days: float = Field(default=30.0, gt=0)  # older records are deleted
-    max_mb: float = Field(default=512.0, gt=0)  # beyond it the oldest records are deleted
-
-
-class AuthConfig(_Strict):
-    """Client keys, off unless a source is named (router/http/auth.py reads them)."""
-
-    keys_file: str = ""  # a TOML file of [[keys]]: name, key or sha256, lanes, max_concurrency
-    keys_env: str = ""  # the NAME of an environment variable: "name=key" pairs, comma-separated
-    protect_metrics: bool = False  # /metrics and the status page (/ui, /api/*) need a key too
-    key_metric: bool = False  # lanerouter_key_requests_total{key,outcome}: key names only
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.keys_file or self.keys_env)
-
-
-class ServerConfig(_Strict):
+class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
@@ -144,6 +114,7 @@ class Settings(BaseSettings):
     request_log: RequestLogConfig = RequestLogConfig()
     store: StoreConfig = StoreConfig()
     auth: AuthConfig = AuthConfig()
+    admission: AdmissionConfig = AdmissionConfig()
     lanes: dict[str, LaneConfig] = Field(
         default_factory=lambda: {n: LaneConfig(**v) for n, v in DEFAULT_LANES.items()}
     )

@@ -37,6 +37,8 @@ IllegalTransition           a state machine asked for a move its table forbids (
 LaneFailed                  a lane did not answer: its Failure(cause, error) for the dispatcher
 └── Retryable               ... and trying the same lane again may help
 DropConnection              (demo engines) drop the client's socket mid-answer
+SharedLost                  Redis went away while a request waited in its queue (it then
+                            waits in its own process: router.dispatch.shared)
 """
 
 from __future__ import annotations
@@ -254,3 +256,7 @@ class IllegalTransition(Exception):
 
 class DropConnection(Exception):
     """Raised inside a demo engine after the response started: the server drops the socket."""
+
+
+class SharedLost(Exception):
+    """Redis went away while a request waited in its queue: it waits in-process instead."""

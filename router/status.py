@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from router.config import LaneConfig
-from router.dispatch.admission import LaneGate
+from router.dispatch.admission import Gate
 from router.dispatch.lanestate import LaneStates
 from router.observe.live import LiveBoard
 from router.stream.drain import Drain
@@ -33,7 +33,7 @@ FEED_LIFETIME = 300.0  # then the feed ends and EventSource reconnects (no strea
 
 
 def status(
-    lanes: dict[str, LaneConfig], states: LaneStates, gates: dict[str, LaneGate], board: LiveBoard
+    lanes: dict[str, LaneConfig], states: LaneStates, gates: Mapping[str, Gate], board: LiveBoard
 ) -> dict[str, Any]:
     health = states.health
     return {

@@ -5,13 +5,31 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterator
-
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from typing import Protocol
 
 from router.config import LaneConfig
 from router.errors import QueueFull, QueueTimeout
+
+
+class Holder(Protocol):
+    """Where a slot goes back to: a lane's gate here, or a lease in Redis (shared.py)."""
+
+    def leave(self) -> None: ...
+
+
+class Gate(Protocol):
+    """A lane's admission, as the dispatcher and the status page see it."""
+
+    lane: str
+    slots: int
+
+    @property
+    def in_use(self) -> int: ...
+
+    @property
+    def queued(self) -> int: ...
+
+    async def enter(self) -> Slot: ...
 
 
 class Slot:
@@ -21,7 +39,7 @@ class Slot:
 
     __slots__ = ("gate", "held")
 
-    def __init__(self, gate: LaneGate) -> None:
+    def __init__(self, gate: Holder) -> None:
         self.gate, self.held = gate, True
 
     def release(self) -> None:
@@ -82,21 +100,6 @@ class LaneGate:
                 slot.set_result(None)
                 return
         self.free += 1
-
-
-class QueueDepth(Collector):
-    """`lanerouter_queue_depth{lane}`: requests waiting for a slot, read at scrape time."""
-
-    def __init__(self, gates: dict[str, LaneGate]) -> None:
-        self.gates = gates
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
-            "lanerouter_queue_depth", "Requests waiting for a slot", labels=["lane"]
-        )
-        for lane, gate in self.gates.items():
-            family.add_metric([lane], gate.queued)
-        yield family
 
 
 def lane_gates(lanes: dict[str, LaneConfig]) -> dict[str, LaneGate]:

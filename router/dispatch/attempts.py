@@ -47,6 +47,8 @@ class DispatchEvents(Protocol):
 
     def waited(self, lane: str, seconds: float) -> None: ...
 
+    def queueing(self, lane: str, change: int) -> None: ...  # +1 asks for a slot, -1 has one
+
 
 class LaneAttempts:
     def __init__(

@@ -9,7 +9,7 @@ once the engine's answer has started to reach the client.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,7 +18,7 @@ from router.decide.bodies import Outgoing
 from router.decide.budget import Cap
 from router.decide.candidates import Candidate
 from router.decide.refusal import PromptCount
-from router.dispatch.admission import LaneGate, Slot
+from router.dispatch.admission import Gate, Slot
 from router.dispatch.attempts import DispatchEvents, LaneAttempts
 from router.dispatch.lanestate import LaneStates
 from router.engine.answer import Answer
@@ -66,7 +66,7 @@ class Dispatcher:
         lanes: dict[str, LaneConfig],
         upstreams: Upstreams,
         states: LaneStates,
-        gates: dict[str, LaneGate],
+        gates: Mapping[str, Gate],
         events: DispatchEvents,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -127,13 +127,15 @@ class Dispatcher:
         except ContextTooLong as exc:
             raise LaneFailed(Failure("context", exc)) from None
 
-    async def enter(self, gate: LaneGate, spot: QueueSpot) -> Slot:
+    async def enter(self, gate: Gate, spot: QueueSpot) -> Slot:
         started, spot.lane = self.clock(), gate.lane
+        self.events.queueing(gate.lane, 1)
         try:
             slot = await gate.enter()
         except Rejected as exc:
             raise LaneFailed(Failure(exc.code, exc)) from None
         finally:
+            self.events.queueing(gate.lane, -1)
             spot.lane = None
             spot.seconds += self.clock() - started
         self.events.waited(gate.lane, self.clock() - started)

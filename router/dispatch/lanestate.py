@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import CollectorRegistry, Gauge
 
 from router.dispatch.health import PROBE_TIMEOUT, STATES, LaneHealth, LaneState, probe
 from router.dispatch.limits import LIMITS_PATH, EngineLimits, reported_context
@@ -30,13 +29,23 @@ FROM_TRAFFIC: Mapping[LaneState, frozenset[LaneState]] = {
 }
 
 
-class LaneStates(Collector):
-    """Current state per lane; also the `lanerouter_lane_state{lane,state}` gauge."""
+class LaneStates:
+    """Current state per lane; also the `lanerouter_lane_state{lane,state}` gauge, written at
+    each change so that workers share it (the latest any worker saw is shown)."""
 
-    def __init__(self, lanes: Iterable[str]) -> None:
+    def __init__(self, lanes: Iterable[str], registry: CollectorRegistry | None = None) -> None:
+        self.gauge = Gauge(
+            "lanerouter_lane_state",
+            "1 for the lane's current state",
+            ["lane", "state"],
+            registry=registry,
+            multiprocess_mode="livemostrecent",
+        )
         # Until the first probe answers, a lane is presumed ready: a wrong guess costs one
         # fast connection error, then the lane is marked down.
-        self.health = {lane: LaneHealth("ready", "not probed yet") for lane in lanes}
+        self.health: dict[str, LaneHealth] = {}
+        for lane in lanes:
+            self.update(lane, LaneHealth("ready", "not probed yet"))
 
     def state(self, lane: str) -> LaneState:
         return self.health[lane].state
@@ -46,22 +55,15 @@ class LaneStates(Collector):
 
     def update(self, lane: str, health: LaneHealth) -> None:
         self.health[lane] = health
+        for state in STATES:
+            self.gauge.labels(lane, state).set(1.0 if health.state == state else 0.0)
 
     def mark(self, lane: str, state: LaneState, detail: str) -> bool:
         """What a request saw of its lane; False, and no change, where traffic may not move it."""
         if state not in FROM_TRAFFIC[self.health[lane].state]:
             return False
-        self.health[lane] = LaneHealth(state, detail)
+        self.update(lane, LaneHealth(state, detail))
         return True
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
-            "lanerouter_lane_state", "1 for the lane's current state", labels=["lane", "state"]
-        )
-        for lane, health in self.health.items():
-            for state in STATES:
-                family.add_metric([lane, state], 1.0 if health.state == state else 0.0)
-        yield family
 
 
 async def probe_forever(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from router.config import AuthConfig
+from router.configparts import AuthConfig
 from router.errors import ConfigError, KeyBusy, Unauthorized
 
 KEY_HEADERS = ("authorization", "x-api-key", "api-key")

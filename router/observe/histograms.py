@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
 
+from prometheus_client import Histogram
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
@@ -53,6 +55,25 @@ GAP_BUCKETS = (
 )
 QUEUE_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
+
+
+class GapHistogram(Protocol):
+    def observe_many(self, lane: str, values: Iterable[float]) -> None: ...
+
+
+class EachHistogram:
+    """`observe_many` on a prometheus_client histogram, one value at a time (with workers)."""
+
+    def __init__(self, histogram: Histogram) -> None:
+        self.histogram = histogram
+        self.children: dict[str, Histogram] = {}
+
+    def observe_many(self, lane: str, values: Iterable[float]) -> None:
+        child = self.children.get(lane) or self.children.setdefault(
+            lane, self.histogram.labels(lane)
+        )
+        for value in values:
+            child.observe(value)
 
 
 class BulkHistogram(Collector):

@@ -17,7 +17,10 @@ from router.observe.histograms import (
     QUEUE_BUCKETS,
     TTFT_BUCKETS,
     BulkHistogram,
+    EachHistogram,
+    GapHistogram,
 )
+from router.observe.multiprocess import multiprocess_dir
 
 M = TypeVar("M", bound=MetricWrapperBase)
 
@@ -28,6 +31,9 @@ class Metrics:
     ) -> None:
         def counter(name: str, doc: str, *labels: str) -> Counter:
             return Counter(name, doc, list(labels or ["lane"]), registry=registry)
+
+        def gauge(name: str, doc: str) -> Gauge:  # summed over live workers
+            return Gauge(name, doc, ["lane"], registry=registry, multiprocess_mode="livesum")
 
         def histogram(name: str, doc: str, buckets: Sequence[float], *labels: str) -> Histogram:
             labelnames = list(labels or ["lane"])
@@ -77,10 +83,13 @@ class Metrics:
         self.queue_wait = histogram(
             "lanerouter_queue_wait_seconds", "Wait for a free slot", QUEUE_BUCKETS
         )
-        self.gaps = BulkHistogram(
-            "lanerouter_inter_token_seconds", "Gap between content events", lanes, GAP_BUCKETS
-        )
-        registry.register(self.gaps)
+        gaps = ("lanerouter_inter_token_seconds", "Gap between content events")
+        self.gaps: GapHistogram
+        if multiprocess_dir() is None:
+            self.gaps = BulkHistogram(*gaps, lanes, GAP_BUCKETS)
+            registry.register(self.gaps)
+        else:  # workers write to shared files, which only prometheus_client's own types do
+            self.gaps = EachHistogram(histogram(*gaps, GAP_BUCKETS))
         self.prompt_tokens = counter("lanerouter_prompt_tokens", "Prompt tokens")
         self.cached_tokens = counter(
             "lanerouter_cached_prompt_tokens", "Prompt tokens served from the engine's prompt cache"
@@ -98,15 +107,15 @@ class Metrics:
             "lanerouter_prompt_reprocessed",
             "Continued conversations that got no prompt-cache reuse",
         )
-        self.inflight = Gauge(
-            "lanerouter_inflight_requests", "Requests in flight", ["lane"], registry=registry
-        )
+        self.inflight = gauge("lanerouter_inflight_requests", "Requests in flight")
+        self.queue_depth = gauge("lanerouter_queue_depth", "Requests waiting for a slot")
         per_lane = (
             self.ttft,
             self.decode,
             self.prefill,
             self.queue_wait,
             self.inflight,
+            self.queue_depth,
             self.prompt_tokens,
             self.cached_tokens,
             self.completion_tokens,
@@ -135,6 +144,9 @@ class Metrics:
 
     def waited(self, lane: str, seconds: float) -> None:
         self.series(self.queue_wait, lane).observe(seconds)
+
+    def queueing(self, lane: str, change: int) -> None:
+        self.series(self.queue_depth, lane).inc(change)
 
     def started(self, exchange: Exchange) -> None:
         self.series(self.inflight, exchange.lane).inc()

@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
-from router.config import StoreConfig
+from router.configparts import StoreConfig
 from router.observe.record import FIELDS
 from router.observe.storedb import insert, open_database, prune, store_path
 

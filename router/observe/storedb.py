@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from router.config import StoreConfig
+from router.configparts import StoreConfig
 from router.observe.record import FIELDS
 
 INTEGER_FIELDS = {"stream", "status", "prompt_tokens", "cached_tokens", "completion_tokens",
@@ -51,14 +51,23 @@ def open_database(path: Path) -> sqlite3.Connection:
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise sqlite3.DatabaseError(
-            f"the store has schema version {version}, newer than this lanerouter's "
-            f"{SCHEMA_VERSION}: upgrade lanerouter or point store.path elsewhere"
-        )
-    for step in range(version, SCHEMA_VERSION):
-        db.executescript(f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
+    # One process at a time reads the version and migrates: workers open the store together.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"the store has schema version {version}, newer than this lanerouter's "
+                f"{SCHEMA_VERSION}: upgrade lanerouter or point store.path elsewhere"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            for statement in filter(str.strip, MIGRATIONS[step].split(";")):
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def prune(db: sqlite3.Connection, config: StoreConfig, now: float) -> None:

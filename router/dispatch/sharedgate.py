@@ -1,0 +1,48 @@
+"""A lane's gate under shared admission: its slots in Redis while Redis answers, else the
+lane's own in-process gate (the per-process limits of the embedded default)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry
+
+from router.config import LaneConfig
+from router.configparts import AdmissionConfig
+from router.dispatch.admission import Gate, LaneGate, Slot, lane_gates
+from router.dispatch.shared import SharedAdmission
+
+
+class SharedGate:
+    def __init__(self, local: LaneGate, admission: SharedAdmission) -> None:
+        self.local, self.admission = local, admission
+        self.lane, self.slots = local.lane, local.slots
+
+    @property
+    def in_use(self) -> int:
+        """Slots this process holds (the lane's other holders are other processes')."""
+        return self.local.in_use + self.admission.holding(self.lane)
+
+    @property
+    def queued(self) -> int:
+        """Requests of this process that wait for a slot."""
+        return self.local.queued + self.admission.queued(self.lane)
+
+    async def enter(self) -> Slot:
+        if self.admission.shared is not False:
+            slot = await self.admission.enter(self.local)
+            if slot is not None:
+                return slot
+        self.admission.fallbacks.labels(self.lane).inc()
+        return await self.local.enter()
+
+
+def admission_gates(
+    lanes: dict[str, LaneConfig], config: AdmissionConfig, registry: CollectorRegistry
+) -> tuple[Mapping[str, Gate], SharedAdmission | None]:
+    """Each lane's gate, and the shared admission behind them if the config asks for Redis."""
+    gates = lane_gates(lanes)
+    if config.backend == "embedded":
+        return gates, None
+    admission = SharedAdmission(config, gates, registry)
+    return {lane: SharedGate(gate, admission) for lane, gate in gates.items()}, admission

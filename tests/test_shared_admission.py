@@ -1,0 +1,158 @@
+"""Shared admission on a real redis-server: several lanerouters (replicas here, each its own
+app, registry and Redis clients) share each lane's slots and its FIFO queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest import Engine, settings_for
+from helpers import metric, samples, until, value, wait_for
+from redisserver import NEEDS, RedisServer
+
+from router.config import Settings
+from router.configparts import AdmissionConfig
+from router.demo.script import Behaviour
+
+pytestmark = pytest.mark.skipif(not RedisServer.installed(), reason=NEEDS)
+CHAT = "/v1/chat/completions"
+LONG = " ".join(f"w{i}" for i in range(200))
+QUEUE = "lanerouter:{audit}:queue"
+HELD = "lanerouter:{audit}:held"
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.remove()
+
+
+def shared(engines: dict[str, Engine], url: str, **admission: Any) -> Settings:
+    settings = settings_for(engines, {"audit": {"queue_depth": 8}}, probe_interval=0.05)
+    config = AdmissionConfig(backend="redis", redis_url=url, **admission)
+    return settings.model_copy(update={"admission": config})
+
+
+def asked(text: str) -> dict[str, Any]:
+    return {"model": "audit", "max_tokens": 50, "messages": [{"role": "user", "content": text}]}
+
+
+def order_seen(engines: dict[str, Engine]) -> list[str]:
+    return [r.body["messages"][-1]["content"] for r in engines["audit"].script.received if r.body]
+
+
+async def test_one_slot_is_shared_by_replicas_in_arrival_order(
+    engines: dict[str, Engine],
+    start_router: Callable[[Settings], str],
+    redis_server: RedisServer,
+    fast_engines: None,
+) -> None:
+    replicas = [start_router(shared(engines, redis_server.url)) for _ in range(2)]
+    script, release, db = engines["audit"].script, threading.Event(), redis_server.client()
+    script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
+    async with httpx.AsyncClient(timeout=30) as client:
+        first = asyncio.create_task(
+            client.post(replicas[0] + CHAT, json=asked("first") | {"stream": True})
+        )
+        await until(lambda: script.in_flight == 1, "the first request holds the one slot")
+        waiting = []
+        for n in range(6):  # alternately at each replica, each once the one before is queued
+            body = asked(f"waiter {n}")
+            waiting.append(asyncio.create_task(client.post(replicas[n % 2] + CHAT, json=body)))
+            await until(lambda n=n: db.zcard(QUEUE) == n + 1, f"waiter {n} is in Redis' queue")
+        assert script.in_flight == 1  # the other replica did not send its own at once
+        release.set()
+        assert (await first).status_code == 200
+        answers = await asyncio.gather(*waiting)
+    assert [a.status_code for a in answers] == [200] * 6
+    assert script.peak_in_flight == 1
+    assert order_seen(engines) == ["first"] + [f"waiter {n}" for n in range(6)]
+    await until(lambda: db.zcard(HELD) == 0, "every slot given back")
+    assert db.zcard(QUEUE) == 0
+    assert metric(replicas[1], "lanerouter_admission_shared") == 1
+
+
+async def test_shared_queue_full_and_timeout_are_429_and_leave_no_ticket(
+    engines: dict[str, Engine],
+    start_router: Callable[[Settings], str],
+    redis_server: RedisServer,
+    fast_engines: None,
+) -> None:
+    lanes = {"audit": {"queue_depth": 1, "queue_timeout": 0.5}}
+    settings = shared(engines, redis_server.url)
+    settings = settings.model_copy(update={"lanes": settings_for(engines, lanes).lanes})
+    a, b = start_router(settings), start_router(settings)
+    script, release, db = engines["audit"].script, threading.Event(), redis_server.client()
+    script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
+    async with httpx.AsyncClient(timeout=30) as client:
+        first = asyncio.create_task(client.post(a + CHAT, json=asked("first") | {"stream": True}))
+        await until(lambda: script.in_flight == 1, "the first request holds the one slot")
+        timing_out = asyncio.create_task(client.post(b + CHAT, json=asked("waits")))
+        await until(lambda: db.zcard(QUEUE) == 1, "one waits in Redis' queue")
+        full = await client.post(a + CHAT, json=asked("one too many"))
+        assert full.status_code == 429 and full.json()["error"]["code"] == "queue_full"
+        timed_out = await timing_out
+        assert timed_out.status_code == 429
+        assert timed_out.json()["error"]["code"] == "queue_timeout"
+        await until(lambda: db.zcard(QUEUE) == 0, "the waiter that gave up left the queue")
+        release.set()
+        assert (await first).status_code == 200
+    await until(lambda: db.zcard(HELD) == 0, "the slot is given back")
+    assert order_seen(engines) == ["first"]
+
+
+async def test_without_redis_each_process_keeps_its_limits_until_redis_returns(
+    engines: dict[str, Engine],
+    start_router: Callable[[Settings], str],
+    redis_server: RedisServer,
+    fast_engines: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="lanerouter.admission")
+    url = start_router(shared(engines, redis_server.url, lease_seconds=0.6))
+    redis_server.stop()
+    await until(lambda: metric(url, "lanerouter_admission_shared") == 0, "Redis is missed")
+    script, release = engines["audit"].script, threading.Event()
+    script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        held = asyncio.create_task(client.post(CHAT, json=asked("first") | {"stream": True}))
+        await until(lambda: script.in_flight == 1, "served with Redis down")
+        second = asyncio.create_task(client.post(CHAT, json=asked("second")))
+        await until(lambda: metric(url, "lanerouter_queue_depth", lane="audit") == 1, "queued")
+        assert script.in_flight == 1  # the process's own limit of one still holds
+        release.set()
+        assert (await held).status_code == 200 and (await second).status_code == 200
+        assert "is unreachable" in caplog.text and "on its own" in caplog.text
+        fallbacks = value(samples(url), "lanerouter_admission_fallbacks_total", lane="audit")
+        assert fallbacks == 2
+        redis_server.start()
+        await until(lambda: metric(url, "lanerouter_admission_shared") == 1, "Redis is back")
+        assert "answers; lanes' slots are shared" in caplog.text
+        release = threading.Event()
+        script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
+        again = asyncio.create_task(client.post(CHAT, json=asked("third") | {"stream": True}))
+        db = redis_server.client()
+        await until(lambda: db.zcard(HELD) == 1, "the slot is taken in Redis again")
+        release.set()
+        assert (await again).status_code == 200
+    assert value(samples(url), "lanerouter_admission_fallbacks_total", lane="audit") == 2
+
+
+def test_readiness_waits_for_redis(
+    engines: dict[str, Engine], start_router: Callable[[Settings], str], redis_server: RedisServer
+) -> None:
+    redis_server.stop()
+    url = start_router(shared(engines, redis_server.url, lease_seconds=0.6))
+    ready = httpx.get(url + "/readyz", timeout=10)
+    assert ready.status_code == 503
+    assert ready.json()["admission"] == {
+        "backend": "redis", "redis": f"127.0.0.1:{redis_server.port}", "shared": False
+    }  # fmt: skip
+    redis_server.start()
+    wait_for(lambda: httpx.get(url + "/readyz", timeout=10).status_code == 200, "ready")
