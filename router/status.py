@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ def status(
         "inflight": board.streams(),
         "recent": board.last(SHOWN),
         "decode_tps": {"5m": board.weighted_decode(300), "1h": board.weighted_decode(3600)},
+        "pid": os.getpid(),  # with --workers, each worker shows what it serves itself
     }
 
 

@@ -27,7 +27,8 @@ from router.observe.multiprocess import VARIABLE
 from router.process import run_server, setup_logging
 
 log = logging.getLogger("lanerouter")
-STARTUP_SECONDS = 5.0  # a worker that dies sooner is failing to start: give up, do not loop
+# A worker that fails by itself sooner than this is failing to start: give up, do not loop.
+STARTUP_SECONDS = 5.0
 STOPPING = frozenset({signal.SIGTERM, signal.SIGINT})
 
 
@@ -79,7 +80,8 @@ class Workers:
                 wake.recv(512)
             for process in [p for p in self.started if p.sentinel in ready]:
                 multiprocess.mark_process_dead(process.pid, metrics_dir)  # type: ignore[no-untyped-call]
-                if time.monotonic() - self.started.pop(process) < STARTUP_SECONDS:
+                early = time.monotonic() - self.started.pop(process) < STARTUP_SECONDS
+                if early and (process.exitcode or 0) > 0:  # failed by itself, not killed
                     log.error("a worker exited at start (code %s): stopping", process.exitcode)
                     self.stop()
                     return 1

@@ -14,6 +14,7 @@ import pytest
 from conftest import Engine, settings_for
 from helpers import metric, samples, until, value, wait_for
 from redisserver import NEEDS, RedisServer
+from serveprocess import ServeProcess
 
 from router.config import Settings
 from router.configparts import AdmissionConfig
@@ -156,3 +157,72 @@ def test_readiness_waits_for_redis(
     }  # fmt: skip
     redis_server.start()
     wait_for(lambda: httpx.get(url + "/readyz", timeout=10).status_code == 200, "ready")
+
+
+def redis_env(server: RedisServer, lease: float = 10.0) -> dict[str, str]:
+    return {
+        "LANEROUTER_ADMISSION__BACKEND": "redis",
+        "LANEROUTER_ADMISSION__REDIS_URL": server.url,
+        "LANEROUTER_ADMISSION__LEASE_SECONDS": str(lease),
+        "LANEROUTER_SERVER__PROBE_INTERVAL": "0.2",
+    }
+
+
+async def test_two_replicas_of_two_workers_send_a_one_slot_lane_one_at_a_time(
+    engines: dict[str, Engine], redis_server: RedisServer, fast_engines: None
+) -> None:
+    replicas = [
+        ServeProcess(engines, "--workers", "2", env=redis_env(redis_server)) for _ in range(2)
+    ]
+    try:
+        for replica in replicas:
+            replica.ready()
+        script, release, db = engines["audit"].script, threading.Event(), redis_server.client()
+        script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
+        first = asyncio.create_task(post(replicas[0].url, asked("first") | {"stream": True}))
+        await until(lambda: script.in_flight == 1, "the first request holds the one slot")
+        waiting = []
+        for n in range(8):  # new connections at either replica: any of the four workers
+            body = asked(f"waiter {n}")
+            waiting.append(asyncio.create_task(post(replicas[n % 2].url, body)))
+            await until(lambda n=n: db.zcard(QUEUE) == n + 1, f"waiter {n} is in Redis' queue")
+        release.set()
+        assert (await first).status_code == 200
+        assert [a.status_code for a in await asyncio.gather(*waiting)] == [200] * 8
+    finally:
+        for replica in replicas:
+            replica.stop()
+    assert script.peak_in_flight == 1
+    assert order_seen(engines) == ["first"] + [f"waiter {n}" for n in range(8)]
+
+
+async def post(url: str, body: dict[str, Any]) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=60) as client:  # a connection of its own
+        return await client.post(url + CHAT, json=body)
+
+
+async def test_a_slot_held_by_a_killed_process_returns_when_its_lease_runs_out(
+    engines: dict[str, Engine],
+    start_router: Callable[[Settings], str],
+    redis_server: RedisServer,
+    fast_engines: None,
+) -> None:
+    holder = ServeProcess(engines, env=redis_env(redis_server, lease=1.0)).ready()
+    other = start_router(shared(engines, redis_server.url, lease_seconds=1.0))
+    script, db = engines["audit"].script, redis_server.client()
+    script.push(Behaviour(reply=LONG, pause_after=1, resume=threading.Event()))  # never resumed
+    try:
+        held = asyncio.create_task(post(holder.url, asked("held") | {"stream": True}))
+        await until(lambda: script.in_flight == 1, "the process holds the one slot")
+        (dead_ticket,) = db.zrange(HELD, 0, -1)
+        waiter = asyncio.create_task(post(other, asked("waiter")))
+        await until(lambda: db.zcard(QUEUE) == 1, "a request of another replica waits")
+        holder.process.kill()  # SIGKILL: no LEAVE is ever sent for its slot
+        answer = await waiter
+        assert answer.status_code == 200
+        with pytest.raises(httpx.TransportError):
+            await held
+    finally:
+        holder.stop()
+    assert order_seen(engines) == ["held", "waiter"]
+    assert dead_ticket not in db.zrange(HELD, 0, -1)

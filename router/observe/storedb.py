@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,25 @@ def open_database(path: Path) -> sqlite3.Connection:
     """The store at `path`, created or brought up to the current schema."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")  # readers (report, status page) never block writes
+    wal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA cache_size=-256")  # KiB: an appending writer needs few pages cached
     migrate(db)
     return db
+
+
+def wal(db: sqlite3.Connection, tries: int = 50) -> None:
+    """WAL, so that readers (report, status page) never block writes. Switching to it takes
+    the file to itself, and SQLite does not wait for that (no busy timeout): workers opening a
+    new store together try again, in the store's writer thread (never the event loop)."""
+    for attempt in range(tries):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.01 * (1 + attempt % 10))
 
 
 def migrate(db: sqlite3.Connection) -> None:
