@@ -118,7 +118,9 @@ def test_reasoning_counts_as_first_content(routed: Routed) -> None:
     assert "".join(deltas(received, "reasoning")).strip() == "Short thought."
     assert "Hello!" in "".join(deltas(received, "content"))
     [line] = [json.loads(x) for x in routed.log.read_text().splitlines()]
-    assert line["ttft_ms"] is not None and line["decode_tps"] is not None
+    assert line["ttft_ms"] is not None and line["completion_tokens"] > 0
+    # decode_tps is left out on purpose: the tiny model's whole answer can arrive in one read,
+    # and a stream with no time between its first and last content has no rate to report.
 
 
 def test_non_streamed_text_lands_in_content(routed: Routed) -> None:
