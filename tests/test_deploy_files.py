@@ -11,12 +11,15 @@ import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import pytest
 import yaml
 from conftest import Engine
 
 from router.cli import build_parser
+from router.config import Settings
 from router.configfile import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +77,7 @@ def test_compose_services_agree_with_image_and_prometheus() -> None:
     )
     assert services["lanerouter"]["profiles"] == ["engines"]
     assert services["lanerouter-demo"]["profiles"] == ["demo"]
-    for name in ("lanerouter", "lanerouter-demo"):
+    for name in ("lanerouter", "lanerouter-shared", "lanerouter-demo"):
         service = services[name]
         assert any(volume_target(v) == CONFIG_PATH for v in service["volumes"])
         assert "8080:8080" in service["ports"]
@@ -86,7 +89,7 @@ def test_compose_services_agree_with_image_and_prometheus() -> None:
     assert traffic.url == "http://lanerouter-demo:8080"
     scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     targets = scrape["scrape_configs"][0]["static_configs"][0]["targets"]
-    assert sorted(targets) == ["lanerouter-demo:8080", "lanerouter:8080"]
+    assert sorted(targets) == ["lanerouter-demo:8080", "lanerouter-shared:8080", "lanerouter:8080"]
     assert scrape["scrape_configs"][0]["metrics_path"] == "/metrics"
 
 
@@ -179,6 +182,46 @@ def test_dashboard_and_alerts_only_name_metrics_lanerouter_exports(router_url: s
 
 def family(name: str) -> str:
     return re.sub(r"_(total|bucket|sum|count)$", "", name)
+
+
+def environment_settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings lanerouter would start with, given these environment variables."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return load_settings(None)
+
+
+def test_compose_redis_profile_shares_admission_between_two_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    services = compose()["services"]
+    shared, redis = services["lanerouter-shared"], services["redis"]
+    assert shared["profiles"] == redis["profiles"] == ["redis"]
+    assert shared["depends_on"] == ["redis"]
+    args = build_parser().parse_args(shared["command"])
+    assert args.workers == 2 and str(args.config) == CONFIG_PATH
+    admission = environment_settings(shared["environment"], monkeypatch).admission
+    assert admission.backend == "redis"
+    assert urlsplit(admission.redis_url).hostname == "redis"
+
+
+def test_k8s_redis_overlay_runs_two_replicas_on_one_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    overlay = DEPLOY / "k8s" / "overlays" / "redis"
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    assert (overlay / kustomization["resources"][0] / "kustomization.yaml").exists()
+    documents = [d for r in kustomization["resources"][1:]
+                 for d in yaml.safe_load_all((overlay / r).read_text())]  # fmt: skip
+    service = next(d for d in documents if d["kind"] == "Service")
+    [patch] = [yaml.safe_load((overlay / p["path"]).read_text()) for p in kustomization["patches"]]
+    assert patch["metadata"]["name"] == k8s("Deployment")["metadata"]["name"]
+    assert patch["spec"]["replicas"] == 2
+    [container] = patch["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    admission = environment_settings(env, monkeypatch).admission
+    assert admission.backend == "redis"
+    url = urlsplit(admission.redis_url)
+    assert url.hostname == service["metadata"]["name"]
+    assert url.port == service["spec"]["ports"][0]["port"]
 
 
 def test_readme_compose_commands_name_real_profiles() -> None:
