@@ -9,17 +9,16 @@ from importlib.metadata import version as package_version
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from router.config import Settings
-from router.decide.routing import RouteTable, build_route_table
+from router.decide.routing import build_route_table
 from router.dispatch.dispatcher import Dispatcher
 from router.dispatch.lanestate import LaneStates, Prober
 from router.dispatch.limits import EngineLimits
-from router.dispatch.shared import SharedAdmission
 from router.dispatch.sharedgate import admission_gates
 from router.engine.upstream import Upstreams
 from router.errors import error_body
@@ -27,7 +26,7 @@ from router.http.auth import load_keys
 from router.http.cors import Cors
 from router.http.front import Front, internal_error
 from router.http.keyguard import KeyGuard, open_paths
-from router.observe.multiprocess import scrape
+from router.inforoutes import add_info_routes
 from router.observe.recorder import Recorder
 from router.observe.store import RequestStore
 from router.openapi import openapi_document
@@ -97,70 +96,6 @@ def create_app(
         front = KeyGuard(front, ring, settings.auth.protect_metrics)
     origins = settings.server.cors_origins
     return Cors(front, origins) if origins else front  # no CORS layer unless asked for
-
-
-def add_info_routes(
-    app: FastAPI,
-    table: RouteTable,
-    states: LaneStates,
-    registry: CollectorRegistry,
-    limits: EngineLimits,
-    shared: SharedAdmission | None,
-) -> None:
-    started = int(time.time())
-
-    def model_entry(model_id: str) -> dict[str, object]:
-        return {"id": model_id, "object": "model", "created": started, "owned_by": "lanerouter"}
-
-    # Like the POSTs, every GET under /v1 also answers without it (base URLs without /v1).
-    @app.get("/v1/models", include_in_schema=False)
-    @app.get("/models", include_in_schema=False)
-    async def models() -> JSONResponse:
-        return JSONResponse({"object": "list", "data": [model_entry(m) for m in table.listed_ids]})
-
-    @app.get("/v1/models/{model_id:path}", include_in_schema=False)
-    @app.get("/models/{model_id:path}", include_in_schema=False)
-    async def model(model_id: str) -> JSONResponse:
-        if model_id not in table.listed_ids:
-            raise HTTPException(404, f"model {model_id!r} not found; see GET /v1/models")
-        return JSONResponse(model_entry(model_id))
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(scrape(registry), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> JSONResponse:
-        lanes = states.health
-        # With shared admission, not before Redis has answered once: a replica that started
-        # without it would admit on its own and overload one-slot lanes.
-        admitting = shared is None or shared.answered
-        ready = admitting and any(health.reachable for health in lanes.values())
-        body = {
-            "status": "ready" if ready else "unavailable",
-            "admission": admission_state(shared),
-            "lanes": {
-                name: {
-                    "reachable": h.reachable,
-                    "state": h.state,
-                    "detail": h.detail,
-                    "ctx_size": limits.ctx(name),
-                    "ctx_from": limits.source(name),
-                }
-                for name, h in lanes.items()
-            },
-        }
-        return JSONResponse(body, status_code=200 if ready else 503)
-
-
-def admission_state(shared: SharedAdmission | None) -> dict[str, object]:
-    if shared is None:
-        return {"backend": "embedded"}
-    return {"backend": "redis", "redis": shared.where, "shared": bool(shared.shared)}
 
 
 def add_error_handlers(app: FastAPI) -> None:

@@ -34,8 +34,12 @@ def redis_server() -> Iterator[RedisServer]:
     server.remove()
 
 
-def shared(engines: dict[str, Engine], url: str, **admission: Any) -> Settings:
-    settings = settings_for(engines, {"audit": {"queue_depth": 8}}, probe_interval=0.05)
+def shared(
+    engines: dict[str, Engine], url: str, audit: dict[str, Any] | None = None, **admission: Any
+) -> Settings:
+    """Settings for a replica on Redis at `url`; `audit` changes the audit lane."""
+    lanes = {"audit": {"queue_depth": 8} | (audit or {})}
+    settings = settings_for(engines, lanes, probe_interval=0.05)
     config = AdmissionConfig(backend="redis", redis_url=url, **admission)
     return settings.model_copy(update={"admission": config})
 
@@ -48,6 +52,22 @@ def order_seen(engines: dict[str, Engine]) -> list[str]:
     return [r.body["messages"][-1]["content"] for r in engines["audit"].script.received if r.body]
 
 
+async def post(url: str, body: dict[str, Any]) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=60) as client:  # a connection of its own
+        return await client.post(url + CHAT, json=body)
+
+
+async def hold_the_slot(
+    engines: dict[str, Engine], url: str, text: str = "first"
+) -> tuple[asyncio.Task[httpx.Response], threading.Event]:
+    """A stream sent to `url` that holds the audit lane's one slot until the event is set."""
+    script, release = engines["audit"].script, threading.Event()
+    script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
+    held = asyncio.create_task(post(url, asked(text) | {"stream": True}))
+    await until(lambda: script.in_flight == 1, f"{text!r} holds the one slot")
+    return held, release
+
+
 async def test_one_slot_is_shared_by_replicas_in_arrival_order(
     engines: dict[str, Engine],
     start_router: Callable[[Settings], str],
@@ -55,22 +75,16 @@ async def test_one_slot_is_shared_by_replicas_in_arrival_order(
     fast_engines: None,
 ) -> None:
     replicas = [start_router(shared(engines, redis_server.url)) for _ in range(2)]
-    script, release, db = engines["audit"].script, threading.Event(), redis_server.client()
-    script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
-    async with httpx.AsyncClient(timeout=30) as client:
-        first = asyncio.create_task(
-            client.post(replicas[0] + CHAT, json=asked("first") | {"stream": True})
-        )
-        await until(lambda: script.in_flight == 1, "the first request holds the one slot")
-        waiting = []
-        for n in range(6):  # alternately at each replica, each once the one before is queued
-            body = asked(f"waiter {n}")
-            waiting.append(asyncio.create_task(client.post(replicas[n % 2] + CHAT, json=body)))
-            await until(lambda n=n: db.zcard(QUEUE) == n + 1, f"waiter {n} is in Redis' queue")
-        assert script.in_flight == 1  # the other replica did not send its own at once
-        release.set()
-        assert (await first).status_code == 200
-        answers = await asyncio.gather(*waiting)
+    script, db = engines["audit"].script, redis_server.client()
+    first, release = await hold_the_slot(engines, replicas[0])
+    waiting = []
+    for n in range(6):  # alternately at each replica, each once the one before is queued
+        waiting.append(asyncio.create_task(post(replicas[n % 2], asked(f"waiter {n}"))))
+        await until(lambda n=n: db.zcard(QUEUE) == n + 1, f"waiter {n} is in Redis' queue")
+    assert script.in_flight == 1  # the other replica did not send its own at once
+    release.set()
+    assert (await first).status_code == 200
+    answers = await asyncio.gather(*waiting)
     assert [a.status_code for a in answers] == [200] * 6
     assert script.peak_in_flight == 1
     assert order_seen(engines) == ["first"] + [f"waiter {n}" for n in range(6)]
@@ -85,25 +99,20 @@ async def test_shared_queue_full_and_timeout_are_429_and_leave_no_ticket(
     redis_server: RedisServer,
     fast_engines: None,
 ) -> None:
-    lanes = {"audit": {"queue_depth": 1, "queue_timeout": 0.5}}
-    settings = shared(engines, redis_server.url)
-    settings = settings.model_copy(update={"lanes": settings_for(engines, lanes).lanes})
+    settings = shared(engines, redis_server.url, {"queue_depth": 1, "queue_timeout": 0.5})
     a, b = start_router(settings), start_router(settings)
-    script, release, db = engines["audit"].script, threading.Event(), redis_server.client()
-    script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
-    async with httpx.AsyncClient(timeout=30) as client:
-        first = asyncio.create_task(client.post(a + CHAT, json=asked("first") | {"stream": True}))
-        await until(lambda: script.in_flight == 1, "the first request holds the one slot")
-        timing_out = asyncio.create_task(client.post(b + CHAT, json=asked("waits")))
-        await until(lambda: db.zcard(QUEUE) == 1, "one waits in Redis' queue")
-        full = await client.post(a + CHAT, json=asked("one too many"))
-        assert full.status_code == 429 and full.json()["error"]["code"] == "queue_full"
-        timed_out = await timing_out
-        assert timed_out.status_code == 429
-        assert timed_out.json()["error"]["code"] == "queue_timeout"
-        await until(lambda: db.zcard(QUEUE) == 0, "the waiter that gave up left the queue")
-        release.set()
-        assert (await first).status_code == 200
+    db = redis_server.client()
+    first, release = await hold_the_slot(engines, a)
+    timing_out = asyncio.create_task(post(b, asked("waits")))
+    await until(lambda: db.zcard(QUEUE) == 1, "one waits in Redis' queue")
+    full = await post(a, asked("one too many"))
+    assert full.status_code == 429 and full.json()["error"]["code"] == "queue_full"
+    timed_out = await timing_out
+    assert timed_out.status_code == 429
+    assert timed_out.json()["error"]["code"] == "queue_timeout"
+    await until(lambda: db.zcard(QUEUE) == 0, "the waiter that gave up left the queue")
+    release.set()
+    assert (await first).status_code == 200
     await until(lambda: db.zcard(HELD) == 0, "the slot is given back")
     assert order_seen(engines) == ["first"]
 
@@ -119,29 +128,24 @@ async def test_without_redis_each_process_keeps_its_limits_until_redis_returns(
     url = start_router(shared(engines, redis_server.url, lease_seconds=0.6))
     redis_server.stop()
     await until(lambda: metric(url, "lanerouter_admission_shared") == 0, "Redis is missed")
-    script, release = engines["audit"].script, threading.Event()
-    script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        held = asyncio.create_task(client.post(CHAT, json=asked("first") | {"stream": True}))
-        await until(lambda: script.in_flight == 1, "served with Redis down")
-        second = asyncio.create_task(client.post(CHAT, json=asked("second")))
-        await until(lambda: metric(url, "lanerouter_queue_depth", lane="audit") == 1, "queued")
-        assert script.in_flight == 1  # the process's own limit of one still holds
-        release.set()
-        assert (await held).status_code == 200 and (await second).status_code == 200
-        assert "is unreachable" in caplog.text and "on its own" in caplog.text
-        fallbacks = value(samples(url), "lanerouter_admission_fallbacks_total", lane="audit")
-        assert fallbacks == 2
-        redis_server.start()
-        await until(lambda: metric(url, "lanerouter_admission_shared") == 1, "Redis is back")
-        assert "answers; lanes' slots are shared" in caplog.text
-        release = threading.Event()
-        script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
-        again = asyncio.create_task(client.post(CHAT, json=asked("third") | {"stream": True}))
-        db = redis_server.client()
-        await until(lambda: db.zcard(HELD) == 1, "the slot is taken in Redis again")
-        release.set()
-        assert (await again).status_code == 200
+    script = engines["audit"].script
+    held, release = await hold_the_slot(engines, url)  # served with Redis down
+    second = asyncio.create_task(post(url, asked("second")))
+    await until(lambda: metric(url, "lanerouter_queue_depth", lane="audit") == 1, "queued")
+    assert script.in_flight == 1  # the process's own limit of one still holds
+    release.set()
+    assert (await held).status_code == 200 and (await second).status_code == 200
+    assert "is unreachable" in caplog.text and "on its own" in caplog.text
+    fallbacks = value(samples(url), "lanerouter_admission_fallbacks_total", lane="audit")
+    assert fallbacks == 2
+    redis_server.start()
+    await until(lambda: metric(url, "lanerouter_admission_shared") == 1, "Redis is back")
+    assert "answers; lanes' slots are shared" in caplog.text
+    db = redis_server.client()
+    again, release = await hold_the_slot(engines, url, "third")
+    await until(lambda: db.zcard(HELD) == 1, "the slot is taken in Redis again")
+    release.set()
+    assert (await again).status_code == 200
     assert value(samples(url), "lanerouter_admission_fallbacks_total", lane="audit") == 2
 
 
@@ -177,10 +181,8 @@ async def test_two_replicas_of_two_workers_send_a_one_slot_lane_one_at_a_time(
     try:
         for replica in replicas:
             replica.ready()
-        script, release, db = engines["audit"].script, threading.Event(), redis_server.client()
-        script.push(Behaviour(reply=LONG, pause_after=1, resume=release))
-        first = asyncio.create_task(post(replicas[0].url, asked("first") | {"stream": True}))
-        await until(lambda: script.in_flight == 1, "the first request holds the one slot")
+        script, db = engines["audit"].script, redis_server.client()
+        first, release = await hold_the_slot(engines, replicas[0].url)
         waiting = []
         for n in range(8):  # new connections at either replica: any of the four workers
             body = asked(f"waiter {n}")
@@ -196,11 +198,6 @@ async def test_two_replicas_of_two_workers_send_a_one_slot_lane_one_at_a_time(
     assert order_seen(engines) == ["first"] + [f"waiter {n}" for n in range(8)]
 
 
-async def post(url: str, body: dict[str, Any]) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=60) as client:  # a connection of its own
-        return await client.post(url + CHAT, json=body)
-
-
 async def test_a_slot_held_by_a_killed_process_returns_when_its_lease_runs_out(
     engines: dict[str, Engine],
     start_router: Callable[[Settings], str],
@@ -209,11 +206,9 @@ async def test_a_slot_held_by_a_killed_process_returns_when_its_lease_runs_out(
 ) -> None:
     holder = ServeProcess(engines, env=redis_env(redis_server, lease=1.0)).ready()
     other = start_router(shared(engines, redis_server.url, lease_seconds=1.0))
-    script, db = engines["audit"].script, redis_server.client()
-    script.push(Behaviour(reply=LONG, pause_after=1, resume=threading.Event()))  # never resumed
+    db = redis_server.client()
     try:
-        held = asyncio.create_task(post(holder.url, asked("held") | {"stream": True}))
-        await until(lambda: script.in_flight == 1, "the process holds the one slot")
+        held, _ = await hold_the_slot(engines, holder.url, "held")  # never released
         (dead_ticket,) = db.zrange(HELD, 0, -1)
         waiter = asyncio.create_task(post(other, asked("waiter")))
         await until(lambda: db.zcard(QUEUE) == 1, "a request of another replica waits")

@@ -86,15 +86,15 @@ RENEW = (
 local limit, ttl, channel = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local now = now_ms()
 reap(now)
-local holding = {}
 for i = 4, #ARGV do
-  if redis.call('ZADD', held, 'XX', 'CH', now + ttl, ARGV[i]) == 1 then
-    holding[#holding + 1] = ARGV[i]
-  else
-    redis.call('ZADD', waiting, 'XX', now + ttl, ARGV[i])
-  end
+  redis.call('ZADD', held, 'XX', now + ttl, ARGV[i])
+  redis.call('ZADD', waiting, 'XX', now + ttl, ARGV[i])
 end
 grant(now, limit, ttl, channel)
+local holding = {}
+for i = 4, #ARGV do
+  if redis.call('ZSCORE', held, ARGV[i]) then holding[#holding + 1] = ARGV[i] end
+end
 return holding
 """
 )

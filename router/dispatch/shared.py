@@ -5,7 +5,7 @@ A slot is a lease with a ticket: taken by ENTER, given back by LEAVE, kept alive
 which this process runs for every lane a few times per lease. A waiter learns of its grant by
 a PUBLISH on the grants channel, and RENEW's answer catches a grant whose message was lost.
 If Redis cannot be reached, waiters and new requests go to the lane's own in-process gate
-(`SharedGate`), until RENEW succeeds again.
+(`SharedGate`), until RENEW succeeds again (`Reach` keeps which it is).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 import uuid
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 from redis import asyncio as aioredis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from router.configparts import AdmissionConfig
 from router.dispatch.admission import LaneGate, Slot
 from router.dispatch.leasescripts import ENTER, LEAVE, RENEW
-from router.dispatch.sharedlink import Link, where
+from router.dispatch.sharedlink import Link, Reach, where
 from router.errors import QueueFull, QueueTimeout, SharedLost
 
 log = logging.getLogger("lanerouter.admission")
@@ -53,7 +53,7 @@ class SharedAdmission:
         self.gates, self.ttl_ms = gates, int(config.lease_seconds * 1000)
         self.every = config.lease_seconds / 3
         self.channel = f"{config.key_prefix}:grants"
-        self.prefix, self.where = config.key_prefix, where(config.redis_url)
+        self.prefix = config.key_prefix
         client = aioredis.Redis.from_url(
             config.redis_url, socket_connect_timeout=1.0, socket_timeout=2.0
         )
@@ -64,22 +64,9 @@ class SharedAdmission:
         self.tickets = (f"{uuid.uuid4().hex[:12]}:{n}" for n in itertools.count())
         self.waiting: dict[str, tuple[str, asyncio.Future[None]]] = {}
         self.held: dict[str, str] = {}  # ticket -> lane
-        self.shared: bool | None = None  # None until Redis first answers or fails
-        self.answered = False  # Redis has answered at least once (readiness waits for it)
         self.pending: set[asyncio.Task[Any]] = set()
         self.upkeep: asyncio.Task[None] | None = None
-        self.shared_gauge = Gauge(
-            "lanerouter_admission_shared",
-            "1 while lane slots are shared through Redis, 0 while per-process limits apply",
-            registry=registry,
-            multiprocess_mode="livemin",  # with workers: 0 while any of them is on its own
-        )
-        self.fallbacks = Counter(
-            "lanerouter_admission_fallbacks",
-            "Requests admitted by this process's own limits because Redis was unreachable",
-            ["lane"],
-            registry=registry,
-        )
+        self.reach = Reach(where(config.redis_url), registry)
 
     def keys(self, lane: str) -> list[str]:
         tag = f"{self.prefix}:{{{lane}}}"  # one hash tag: a cluster keeps a lane's keys together
@@ -104,7 +91,7 @@ class SharedAdmission:
 
     async def keep_up(self) -> None:
         while True:
-            await asyncio.sleep(self.every if self.shared else min(self.every, 1.0))
+            await asyncio.sleep(self.every if self.reach.shared else min(self.every, 1.0))
             await self.renew_all()
 
     async def renew_all(self) -> None:
@@ -120,7 +107,7 @@ class SharedAdmission:
         except (RedisError, OSError) as exc:
             self.lost(exc)
             return
-        self.regained()
+        self.reach.regained()
 
     def granted(self, ticket: str) -> None:
         waiter = self.waiting.get(ticket)
@@ -132,20 +119,7 @@ class SharedAdmission:
         for _, waiter in self.waiting.values():
             if not waiter.done():
                 waiter.set_exception(SharedLost())
-        if self.shared is not False:
-            log.warning(
-                "shared admission: Redis at %s is unreachable (%s); each process applies the "
-                "lanes' limits on its own until Redis answers again",
-                self.where, type(exc).__name__,
-            )  # fmt: skip
-        self.shared = False
-        self.shared_gauge.set(0)
-
-    def regained(self) -> None:
-        if self.shared is not True:
-            log.info("shared admission: Redis at %s answers; lanes' slots are shared", self.where)
-        self.shared = self.answered = True
-        self.shared_gauge.set(1)
+        self.reach.lost(exc)
 
     async def enter(self, gate: LaneGate) -> Slot | None:
         """A shared slot of the gate's lane; None when Redis cannot be reached."""

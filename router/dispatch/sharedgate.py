@@ -29,11 +29,11 @@ class SharedGate:
         return self.local.queued + self.admission.queued(self.lane)
 
     async def enter(self) -> Slot:
-        if self.admission.shared is not False:
+        if self.admission.reach.shared is not False:
             slot = await self.admission.enter(self.local)
             if slot is not None:
                 return slot
-        self.admission.fallbacks.labels(self.lane).inc()
+        self.admission.reach.fallbacks.labels(self.lane).inc()
         return await self.local.enter()
 
 

@@ -1,5 +1,5 @@
-"""The subscription shared admission hears its grants on: one connection per process, whatever
-the number of waiters, read by one task."""
+"""Shared admission's link to Redis: the subscription it hears grants on (one connection per
+process, whatever the number of waiters, read by one task), and whether Redis answers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from redis import asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
@@ -74,3 +75,40 @@ class Link:
         self.drop()
         with contextlib.suppress(RedisError, OSError):
             await self.client.aclose()
+
+
+class Reach:
+    """Whether Redis answers, as this process last found: each change logged and a gauge."""
+
+    def __init__(self, where: str, registry: CollectorRegistry) -> None:
+        self.where = where
+        self.shared: bool | None = None  # None until Redis first answers or fails
+        self.answered = False  # Redis has answered at least once (readiness waits for it)
+        self.gauge = Gauge(
+            "lanerouter_admission_shared",
+            "1 while lane slots are shared through Redis, 0 while per-process limits apply",
+            registry=registry,
+            multiprocess_mode="livemin",  # with workers: 0 while any of them is on its own
+        )
+        self.fallbacks = Counter(
+            "lanerouter_admission_fallbacks",
+            "Requests admitted by this process's own limits because Redis was unreachable",
+            ["lane"],
+            registry=registry,
+        )
+
+    def lost(self, exc: BaseException) -> None:
+        if self.shared is not False:
+            log.warning(
+                "shared admission: Redis at %s is unreachable (%s); each process applies the "
+                "lanes' limits on its own until Redis answers again",
+                self.where, type(exc).__name__,
+            )  # fmt: skip
+        self.shared = False
+        self.gauge.set(0)
+
+    def regained(self) -> None:
+        if self.shared is not True:
+            log.info("shared admission: Redis at %s answers; lanes' slots are shared", self.where)
+        self.shared = self.answered = True
+        self.gauge.set(1)

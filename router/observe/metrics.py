@@ -12,15 +12,11 @@ from router.observe.exchange import ENDPOINTS, Exchange, Finished
 from router.observe.histograms import (
     DECODE_BUCKETS,
     DURATION_BUCKETS,
-    GAP_BUCKETS,
     PREFILL_BUCKETS,
     QUEUE_BUCKETS,
     TTFT_BUCKETS,
-    BulkHistogram,
-    EachHistogram,
-    GapHistogram,
+    gap_histogram,
 )
-from router.observe.multiprocess import multiprocess_dir
 
 M = TypeVar("M", bound=MetricWrapperBase)
 
@@ -83,13 +79,7 @@ class Metrics:
         self.queue_wait = histogram(
             "lanerouter_queue_wait_seconds", "Wait for a free slot", QUEUE_BUCKETS
         )
-        gaps = ("lanerouter_inter_token_seconds", "Gap between content events")
-        self.gaps: GapHistogram
-        if multiprocess_dir() is None:
-            self.gaps = BulkHistogram(*gaps, lanes, GAP_BUCKETS)
-            registry.register(self.gaps)
-        else:  # workers write to shared files, which only prometheus_client's own types do
-            self.gaps = EachHistogram(histogram(*gaps, GAP_BUCKETS))
+        self.gaps = gap_histogram(registry, lanes)
         self.prompt_tokens = counter("lanerouter_prompt_tokens", "Prompt tokens")
         self.cached_tokens = counter(
             "lanerouter_cached_prompt_tokens", "Prompt tokens served from the engine's prompt cache"
