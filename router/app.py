@@ -16,10 +16,10 @@ from starlette.types import ASGIApp
 
 from router.config import Settings
 from router.decide.routing import build_route_table
+from router.dispatch.admission import admission_gates
 from router.dispatch.dispatcher import Dispatcher
 from router.dispatch.lanestate import LaneStates, Prober
 from router.dispatch.limits import EngineLimits
-from router.dispatch.sharedgate import admission_gates
 from router.engine.upstream import Upstreams
 from router.errors import error_body
 from router.http.auth import load_keys

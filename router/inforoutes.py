@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
@@ -12,8 +13,10 @@ from starlette.responses import JSONResponse, Response
 from router.decide.routing import RouteTable
 from router.dispatch.lanestate import LaneStates
 from router.dispatch.limits import EngineLimits
-from router.dispatch.shared import SharedAdmission
 from router.observe.multiprocess import scrape
+
+if TYPE_CHECKING:
+    from router.dispatch.shared import SharedAdmission
 
 
 def add_info_routes(

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from prometheus_client import CollectorRegistry
 
 from router.config import LaneConfig
+from router.configparts import AdmissionConfig
 from router.errors import QueueFull, QueueTimeout
+
+if TYPE_CHECKING:
+    from router.dispatch.shared import SharedAdmission
 
 
 class Holder(Protocol):
@@ -107,3 +114,17 @@ def lane_gates(lanes: dict[str, LaneConfig]) -> dict[str, LaneGate]:
         name: LaneGate(name, lane.max_concurrency, lane.queue_depth, lane.queue_timeout)
         for name, lane in lanes.items()
     }
+
+
+def admission_gates(
+    lanes: dict[str, LaneConfig], config: AdmissionConfig, registry: CollectorRegistry
+) -> tuple[Mapping[str, Gate], SharedAdmission | None]:
+    """Each lane's gate, and the shared admission behind them if the config asks for Redis."""
+    gates = lane_gates(lanes)
+    if config.backend == "embedded":
+        return gates, None
+    # Imported here: only a Redis backend loads the Redis client (the embedded default is
+    # 6 MiB smaller without it).
+    from router.dispatch.sharedgate import shared_gates
+
+    return shared_gates(gates, config, registry)

@@ -3,13 +3,10 @@ lane's own in-process gate (the per-process limits of the embedded default)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from prometheus_client import CollectorRegistry
 
-from router.config import LaneConfig
 from router.configparts import AdmissionConfig
-from router.dispatch.admission import Gate, LaneGate, Slot, lane_gates
+from router.dispatch.admission import LaneGate, Slot
 from router.dispatch.shared import SharedAdmission
 
 
@@ -37,12 +34,8 @@ class SharedGate:
         return await self.local.enter()
 
 
-def admission_gates(
-    lanes: dict[str, LaneConfig], config: AdmissionConfig, registry: CollectorRegistry
-) -> tuple[Mapping[str, Gate], SharedAdmission | None]:
-    """Each lane's gate, and the shared admission behind them if the config asks for Redis."""
-    gates = lane_gates(lanes)
-    if config.backend == "embedded":
-        return gates, None
+def shared_gates(
+    gates: dict[str, LaneGate], config: AdmissionConfig, registry: CollectorRegistry
+) -> tuple[dict[str, SharedGate], SharedAdmission]:
     admission = SharedAdmission(config, gates, registry)
     return {lane: SharedGate(gate, admission) for lane, gate in gates.items()}, admission
