@@ -21,6 +21,7 @@ from router.dispatch.dispatcher import Dispatcher
 from router.dispatch.lanestate import LaneStates, Prober
 from router.dispatch.limits import EngineLimits
 from router.engine.upstream import Upstreams
+from router.enginerefs import lane_engines
 from router.errors import error_body
 from router.http.auth import load_keys
 from router.http.cors import Cors
@@ -61,7 +62,7 @@ def create_app(
     registry = registry if registry is not None else CollectorRegistry()
     store = RequestStore(settings.store, registry) if settings.store.enabled else None
     recorder = Recorder(settings, registry, clock, store)
-    states = LaneStates(settings.lanes, registry)
+    states = LaneStates(lane_engines(settings.lanes), registry)
     gates, shared = admission_gates(settings.lanes, settings.admission, registry)
     dispatcher = Dispatcher(settings.lanes, clients, states, gates, recorder.metrics, clock)
     limits = EngineLimits(settings.lanes)
@@ -88,7 +89,12 @@ def create_app(
     document = openapi_document(list(settings.lanes), package_version("lanerouter"), keyless)
     add_info_routes(app, table, states, registry, limits, shared)
     board = recorder.board
-    add_status_routes(app, lambda: status(settings.lanes, states, gates, board), board, drain)
+    placement = dispatcher.placement
+
+    def snapshot() -> dict[str, object]:
+        return status(settings.lanes, states, gates, board, placement)
+
+    add_status_routes(app, snapshot, board, drain)
     app.get("/openapi.json", include_in_schema=False)(lambda: JSONResponse(document))
     add_error_handlers(app)
     front: ASGIApp = Front(proxy, PROXIED_ENDPOINTS, app)

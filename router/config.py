@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from router.configparts import AdmissionConfig, AuthConfig, RequestLogConfig, StoreConfig, Strict
+from router.configparts import (
+    AdmissionConfig,
+    AuthConfig,
+    EngineEntry,
+    RequestLogConfig,
+    StoreConfig,
+    Strict,
+    check_base_url,
+)
 from router.decide.intentconfig import IntentConfig
 from router.defaults import DEFAULT_LANES
 
@@ -25,7 +32,7 @@ RESERVED_MODEL_IDS = frozenset({"auto"})
 
 
 class LaneConfig(Strict):
-    base_url: str
+    base_url: str = ""  # required unless the lane lists `engines`
     engine: EngineKind
     model: str
     ctx_size: int = Field(gt=0)
@@ -42,19 +49,45 @@ class LaneConfig(Strict):
     aliases: tuple[str, ...] = ()
     request_defaults: dict[str, Any] = Field(default_factory=dict)
 
+    # Several engines serving this lane's model (e.g. two GPU boxes): each with its own URL and
+    # slot count; then the lane's own base_url and max_concurrency are left out.
+    engines: tuple[EngineEntry, ...] = ()
+    affinity: bool = True  # a continued conversation goes back to the engine that served it
+
     @field_validator("base_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.username is not None or parts.password is not None:
-            # Never echo the value: it holds the secret.
+        return check_base_url(value) if value else value
+
+    @model_validator(mode="after")
+    def _check_engines(self) -> LaneConfig:
+        if not self.engines:
+            if not self.base_url:
+                raise ValueError("base_url: required (or list the lane's engines)")
+            return self
+        if {"base_url", "max_concurrency"} & self.model_fields_set:
             raise ValueError(
-                "must not hold credentials (they would show in errors and logs): put the "
-                "engine's key in an environment variable and name it in api_key_env"
+                "engines: each engine has its own base_url and max_concurrency; leave the "
+                "lane's own out"
             )
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
-        return value.rstrip("/")
+        names = [engine.name for engine in self.engines]
+        if "" in names:
+            raise ValueError("engines: each engine needs a name (it labels its metrics)")
+        if len(set(names)) != len(names):
+            raise ValueError(f"engines: names must differ, got {names}")
+        return self
+
+    @property
+    def servers(self) -> tuple[EngineEntry, ...]:
+        """The engines behind the lane: the listed ones, or the lane's own URL (named as the
+        lane is, by the caller) with its max_concurrency."""
+        if self.engines:
+            return self.engines
+        return (EngineEntry(name="", base_url=self.base_url, max_concurrency=self.max_concurrency),)
+
+    @property
+    def slots(self) -> int:
+        return sum(engine.max_concurrency for engine in self.servers)
 
 
 class RuleConfig(Strict):

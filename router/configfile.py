@@ -39,10 +39,19 @@ def with_lane_defaults(lanes: object) -> object:
     if not isinstance(lanes, dict):
         return lanes  # validation names the mistake
     return {
-        name: DEFAULT_LANES[name] | values
+        name: built_in(name, values) | values
         if name in DEFAULT_LANES and isinstance(values, dict)
         else values
         for name, values in lanes.items()
+    }
+
+
+def built_in(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A built-in lane's values; without its one engine where the file lists engines."""
+    if "engines" not in values:
+        return DEFAULT_LANES[name]
+    return {
+        k: v for k, v in DEFAULT_LANES[name].items() if k not in ("base_url", "max_concurrency")
     }
 
 

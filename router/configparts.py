@@ -3,6 +3,7 @@ the store, client keys and shared admission are set with (router.config puts the
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -11,6 +12,43 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ENGINE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def check_base_url(value: str) -> str:
+    """An engine's root URL, without credentials (they would show in errors and logs)."""
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        # Never echo the value: it holds the secret.
+        raise ValueError(
+            "must not hold credentials (they would show in errors and logs): put the "
+            "engine's key in an environment variable and name it in api_key_env"
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
+    return value.rstrip("/")
+
+
+class EngineEntry(Strict):
+    """One of several engines behind a lane; its name labels its metrics."""
+
+    name: str
+    base_url: str
+    max_concurrency: int = Field(default=1, ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if value and not ENGINE_NAME.match(value):
+            raise ValueError(f"engine names are lowercase [a-z0-9_-], got {value!r}")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return check_base_url(value)
 
 
 class RequestLogConfig(Strict):

@@ -55,7 +55,7 @@ def add_info_routes(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        lanes = states.health
+        lanes = {name: states.lane_health(name) for name in states.lanes}
         # With shared admission, not before Redis has answered once: a replica that started
         # without it would admit on its own and overload one-slot lanes.
         admitting = shared is None or shared.reach.answered

@@ -83,7 +83,8 @@ class Proxy:
             self.settings, self.limits.ctx, to, body, apply_defaults, prompt_estimate
         )
         spot = QueueSpot()
-        dispatching = asyncio.ensure_future(self.dispatcher.open(candidates, bodies, spot))
+        opening = self.dispatcher.open(candidates, bodies, spot, exchange.conversation)
+        dispatching = asyncio.ensure_future(opening)
         self.drain.track(dispatching)
         if body.get("stream") is True and await self.queued_long(request, dispatching, spot):
             # Waiting for a slot: commit the stream and keep the client's line alive.

@@ -99,6 +99,7 @@ class Responder:
     ) -> Relaying:
         """The request is at its lane's engine: count it in flight, and how to relay it."""
         exchange.lane, exchange.reason, exchange.cap = opened.lane, opened.reason, opened.cap
+        exchange.engine_name = opened.engine.name
         exchange.measurement.queue_wait = waited
         exchange.started = True
         self.recorder.started(exchange)
@@ -108,12 +109,12 @@ class Responder:
         return Relaying(
             clock=self.recorder.now,
             drain=self.drain,
-            base_url=lane.base_url,
+            base_url=opened.engine.base_url,
             strip_usage=needs_usage_request(lane.engine, exchange.endpoint, body),
             keep_text=self.recorder.keep_text,
             assembled=streams_for_assembly(lane.engine, exchange.endpoint, body),
             # ik_llama.cpp always says "stop", even when it stopped at the limit it was sent.
             length_at=sent_limit(exchange.cap, body) if lane.engine == "ik_llamacpp" else None,
             # An engine that dies mid-answer is down until a probe finds it back.
-            broke=partial(self.mark, opened.lane, "down"),
+            broke=partial(self.mark, opened.engine.key, "down"),
         )

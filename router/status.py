@@ -23,6 +23,8 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from router.config import LaneConfig
 from router.dispatch.admission import Gate
 from router.dispatch.lanestate import LaneStates
+from router.dispatch.placement import Placement
+from router.enginerefs import EngineRef
 from router.observe.live import LiveBoard
 from router.stream.drain import Drain
 
@@ -34,21 +36,31 @@ FEED_LIFETIME = 300.0  # then the feed ends and EventSource reconnects (no strea
 
 
 def status(
-    lanes: dict[str, LaneConfig], states: LaneStates, gates: Mapping[str, Gate], board: LiveBoard
+    lanes: dict[str, LaneConfig],
+    states: LaneStates,
+    gates: Mapping[str, Gate],
+    board: LiveBoard,
+    placement: Placement,
 ) -> dict[str, Any]:
-    health = states.health
+    def engine(ref: EngineRef) -> dict[str, Any]:  # with this process's requests at it
+        in_use = placement.loads[ref.key]
+        return {"name": ref.name, "state": states.state(ref.key), "slots": ref.slots,
+                "slots_in_use": in_use}  # fmt: skip
+
+    def lane(name: str, config: LaneConfig) -> dict[str, Any]:
+        health = states.lane_health(name)
+        return {
+            "engine": config.engine,
+            "state": health.state,
+            "detail": health.detail,
+            "slots": gates[name].slots,
+            "slots_in_use": gates[name].in_use,
+            "queued": gates[name].queued,
+            "engines": [engine(e) for e in placement.engines[name]],
+        }
+
     return {
-        "lanes": {
-            name: {
-                "engine": lane.engine,
-                "state": health[name].state,
-                "detail": health[name].detail,
-                "slots": gates[name].slots,
-                "slots_in_use": gates[name].in_use,
-                "queued": gates[name].queued,
-            }
-            for name, lane in lanes.items()
-        },
+        "lanes": {name: lane(name, config) for name, config in lanes.items()},
         "inflight": board.streams(),
         "recent": board.last(SHOWN),
         "decode_tps": {"5m": board.weighted_decode(300), "1h": board.weighted_decode(3600)},

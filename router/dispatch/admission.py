@@ -1,5 +1,6 @@
-"""Admission control per lane: at most `max_concurrency` requests at the engine, the rest wait
-in a FIFO queue of bounded depth for a bounded time."""
+"""Admission control per lane: at most its slots (the `max_concurrency` of its engine, or the
+sum over its engines) in flight, the rest wait in a FIFO queue of bounded depth for a bounded
+time."""
 
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ class LaneGate:
 
 def lane_gates(lanes: dict[str, LaneConfig]) -> dict[str, LaneGate]:
     return {
-        name: LaneGate(name, lane.max_concurrency, lane.queue_depth, lane.queue_timeout)
+        name: LaneGate(name, lane.slots, lane.queue_depth, lane.queue_timeout)
         for name, lane in lanes.items()
     }
 

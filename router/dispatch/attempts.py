@@ -18,6 +18,7 @@ from router.decide.refusal import context_refusal
 from router.dispatch.lanestate import LaneStates
 from router.engine.answer import Answer
 from router.engine.upstream import Upstreams
+from router.enginerefs import EngineRef
 from router.errors import (
     EngineAnswer,
     Failure,
@@ -49,6 +50,8 @@ class DispatchEvents(Protocol):
 
     def queueing(self, lane: str, change: int) -> None: ...  # +1 asks for a slot, -1 has one
 
+    def placed(self, lane: str, engine: str, why: str) -> None: ...  # which of a lane's engines
+
 
 class LaneAttempts:
     def __init__(
@@ -62,38 +65,38 @@ class LaneAttempts:
         self.lanes, self.upstreams, self.states = lanes, upstreams, states
         self.events, self.sleep = events, sleep
 
-    async def run(self, lane: str, outgoing: Outgoing) -> Answer:
+    async def run(self, engine: EngineRef, outgoing: Outgoing) -> Answer:
         """The engine's answer, after up to the lane's `retries` more tries; else Retryable."""
-        config, attempt = self.lanes[lane], 0
+        config, attempt = self.lanes[engine.lane], 0
         while True:
             try:
-                return await self.once(lane, outgoing)
+                return await self.once(engine, outgoing)
             except Retryable as failed:
                 if attempt == config.retries:
                     raise
-                self.events.retried(lane, failed.failure.cause)
+                self.events.retried(engine.lane, failed.failure.cause)
             attempt += 1
             await self.sleep(backoff(config.retry_backoff, attempt))
 
-    async def once(self, lane: str, outgoing: Outgoing) -> Answer:
+    async def once(self, engine: EngineRef, outgoing: Outgoing) -> Answer:
         try:
-            response = await self.upstreams.open(lane, *outgoing)
+            response = await self.upstreams.open(engine.key, *outgoing)
         except LaneUnreachable as exc:
-            self.states.mark(lane, "down", exc.detail)
+            self.states.mark(engine.key, "down", exc.detail)
             raise Retryable(Failure("connect", exc)) from exc
         except RouterError as exc:  # timeout before the first byte, or a dropped connection
             raise Retryable(Failure(exc.code, exc)) from exc
         status = response.status
         if 300 <= status < 400:  # an engine has nowhere to send a client: never relayed
             response.close()
-            where = self.lanes[lane].base_url
-            raise UpstreamError(f"lane {lane!r} at {where} answered a redirect ({status})")
-        if status in RETRY_STATUSES or status == 400 or self.broken(lane, status):
+            where = f"lane {engine.lane!r} at {engine.base_url}"
+            raise UpstreamError(f"{where} answered a redirect ({status})")
+        if status in RETRY_STATUSES or status == 400 or self.broken(engine.lane, status):
             body = await response.read_all()  # and closes it
             answer = EngineAnswer(status, body, response.headers.get("content-type"))
             if (count := context_refusal(status, body)) is not None:
                 raise PromptRefused(count, answer)
-            self.note_failure(lane, status, body)
+            self.note_failure(engine.key, status, body)
             if status in RETRY_STATUSES:
                 raise Retryable(Failure(f"status_{status}", answer))
             raise answer
@@ -103,11 +106,11 @@ class LaneAttempts:
         # ik_llama.cpp answers client errors with 500: not a sign the engine is broken.
         return status >= 500 and not (status == 500 and self.lanes[lane].engine == "ik_llamacpp")
 
-    def note_failure(self, lane: str, status: int, body: bytes) -> None:
+    def note_failure(self, engine: str, status: int, body: bytes) -> None:
         text = body[:200].decode("utf-8", "replace")
         if status == 503 and "loading" in text.lower():
-            self.states.mark(lane, "loading", text)
+            self.states.mark(engine, "loading", text)
         elif status == 429:
-            self.states.mark(lane, "busy", text)
+            self.states.mark(engine, "busy", text)
         elif status >= 500:
-            self.states.mark(lane, "down", f"HTTP {status}: {text}")
+            self.states.mark(engine, "down", f"HTTP {status}: {text}")

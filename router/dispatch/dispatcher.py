@@ -1,8 +1,8 @@
 """Getting a request to an engine that answers: queue, retries, failover, all before commit.
 
 For each candidate lane in order: skip it if it is known `down` or `loading`; wait for a slot
-(queue full or too long: next lane); send, with retries on the lane (`attempts`); give up on
-the lane after its `retries` and move to the next. Nothing here runs
+(queue full or too long: next lane); send to its engines in placement order, with retries on
+each (`onlane`, `attempts`); when all of them failed, move to the next lane. Nothing here runs
 once the engine's answer has started to reach the client.
 """
 
@@ -11,38 +11,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from router.config import LaneConfig
-from router.decide.bodies import Outgoing
 from router.decide.budget import Cap
 from router.decide.candidates import Candidate
-from router.decide.refusal import PromptCount
 from router.dispatch.admission import Gate, Slot
 from router.dispatch.attempts import DispatchEvents, LaneAttempts
 from router.dispatch.lanestate import LaneStates
+from router.dispatch.onlane import Bodies, LaneEngines, outgoing_for
+from router.dispatch.placement import Placement
 from router.engine.answer import Answer
 from router.engine.upstream import Upstreams
+from router.enginerefs import EngineRef
 from router.errors import (
-    ContextTooLong,
     Failure,
     LaneFailed,
     LaneUnavailable,
     LaneUnreachable,
-    PromptRefused,
     Rejected,
     RouterError,
 )
-
-
-class Bodies(Protocol):
-    """What each lane is sent (router.decide.bodies builds it)."""
-
-    cap: Cap | None  # the output cap in the body built last
-
-    def outgoing(self, lane: str) -> Outgoing: ...  # ContextTooLong: it does not fit there
-
-    def counted(self, lane: str, count: PromptCount) -> None: ...
 
 
 @dataclass(slots=True)
@@ -58,6 +46,7 @@ class Opened:
     response: Answer
     slot: Slot  # the lane's place at its engine: whoever relays the answer gives it back
     cap: Cap | None  # the output cap the answering lane was sent, if any
+    engine: EngineRef  # which of the lane's engines answers
 
 
 class Dispatcher:
@@ -73,14 +62,22 @@ class Dispatcher:
     ) -> None:
         self.lanes, self.states, self.gates = lanes, states, gates
         self.events, self.clock = events, clock
-        self.attempts = LaneAttempts(lanes, upstreams, states, events, sleep)
+        self.placement = Placement(lanes)
+        attempts = LaneAttempts(lanes, upstreams, states, events, sleep)
+        self.engines = LaneEngines(attempts, self.placement, states, events)
 
     async def open(
-        self, candidates: Sequence[Candidate], bodies: Bodies, queue: QueueSpot | None = None
+        self,
+        candidates: Sequence[Candidate],
+        bodies: Bodies,
+        queue: QueueSpot | None = None,
+        conversation: tuple[bytes, ...] = (),
     ) -> tuple[Opened, float]:
         """The first lane that answers, and the seconds spent waiting in lane queues.
 
-        `queue` tells the caller, while it waits, in which lane's queue the request stands.
+        `queue` tells the caller, while it waits, in which lane's queue the request stands;
+        `conversation` (its messages' fingerprints) finds the engine that served its earlier
+        turns.
         """
         spot = queue or QueueSpot()
         failure: Failure | None = None
@@ -88,44 +85,32 @@ class Dispatcher:
             if failure is not None:
                 self.events.failed_over(candidates[index - 1].lane, candidate.lane, failure.cause)
             try:
-                return await self.try_lane(candidate, bodies, spot), spot.seconds
+                opened = await self.try_lane(candidate, bodies, spot, conversation)
+                return opened, spot.seconds
             except LaneFailed as failed:
                 failure = failed.failure
         assert failure is not None
         raise failure.error
 
-    async def try_lane(self, candidate: Candidate, bodies: Bodies, spot: QueueSpot) -> Opened:
+    async def try_lane(
+        self, candidate: Candidate, bodies: Bodies, spot: QueueSpot, prints: tuple[bytes, ...]
+    ) -> Opened:
         """Open the request on one lane, or raise LaneFailed saying why not."""
         lane, gate = candidate.lane, self.gates[candidate.lane]
-        if not self.states.usable(lane):
-            raise LaneFailed(Failure(self.states.state(lane), self.unusable(lane)))
-        outgoing = self.outgoing(bodies, lane)
+        if not self.states.lane_usable(lane):
+            raise self.unusable(lane)
+        outgoing = outgoing_for(bodies, lane)
         slot = await self.enter(gate, spot)
         try:
-            response = await self.send(lane, outgoing, bodies)
+            placed = await self.engines.place(lane, outgoing, bodies, prints, slot)
         except BaseException:
             slot.release()
             raise
-        return Opened(lane, candidate.reason, response, slot, bodies.cap)
-
-    async def send(self, lane: str, outgoing: Outgoing, bodies: Bodies) -> Answer:
-        try:
-            try:
-                return await self.attempts.run(lane, outgoing)
-            except PromptRefused as refused:
-                # The engine counted the prompt: once more, with the cap its numbers give.
-                bodies.counted(lane, refused.count)
-                self.events.retried(lane, "context")
-                return await self.attempts.run(lane, self.outgoing(bodies, lane))
-        except ContextTooLong as exc:
-            raise LaneFailed(Failure("context", exc)) from None
-
-    @staticmethod
-    def outgoing(bodies: Bodies, lane: str) -> Outgoing:
-        try:
-            return bodies.outgoing(lane)
-        except ContextTooLong as exc:
-            raise LaneFailed(Failure("context", exc)) from None
+        if placed is None:  # its engines all failed while the request waited for its slot
+            slot.release()
+            raise self.unusable(lane)
+        engine, response, hold = placed
+        return Opened(lane, candidate.reason, response, Slot(hold), bodies.cap, engine)
 
     async def enter(self, gate: Gate, spot: QueueSpot) -> Slot:
         started, spot.lane = self.clock(), gate.lane
@@ -141,11 +126,15 @@ class Dispatcher:
         self.events.waited(gate.lane, self.clock() - started)
         return slot
 
-    def unusable(self, lane: str) -> RouterError:
-        health, url = self.states.health[lane], self.lanes[lane].base_url
+    def unusable(self, lane: str) -> LaneFailed:
+        health, engines = self.states.lane_health(lane), self.placement.engines[lane]
+        url = f" at {engines[0].base_url}" if len(engines) == 1 else ""
+        error: RouterError
         if health.state == "loading":
-            return LaneUnavailable(f"lane {lane!r} at {url} is loading its model")
-        return LaneUnreachable(f"lane {lane!r} is unreachable at {url}: {health.detail}")
+            error = LaneUnavailable(f"lane {lane!r}{url} is loading its model")
+        else:
+            error = LaneUnreachable(f"lane {lane!r} is unreachable{url}: {health.detail}")
+        return LaneFailed(Failure(health.state, error))
 
 
 def abandon(dispatching: asyncio.Future[tuple[Opened, float]]) -> None:

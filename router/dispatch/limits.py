@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from router.config import EngineKind, LaneConfig
+from router.enginerefs import lane_engines
 
 log = logging.getLogger("lanerouter")
 LIMITS_PATH: dict[EngineKind, str] = {
@@ -43,25 +44,31 @@ def reported_context(engine: EngineKind, body: bytes) -> int | None:
 
 
 class EngineLimits:
-    """Per lane, the context to plan with: the engine's own figure once known, else config."""
+    """Per lane, the context to plan with: the smallest its engines report once known (a
+    request may go to any of them), else the config's."""
 
     def __init__(self, lanes: Mapping[str, LaneConfig]) -> None:
         self.configured = {name: lane.ctx_size for name, lane in lanes.items()}
-        self.reported: dict[str, int] = {}
+        self.lane_of = {e.key: e.lane for refs in lane_engines(lanes).values() for e in refs}
+        self.reported: dict[str, int] = {}  # lane -> context
+        self.by_engine: dict[str, int] = {}  # engine key -> context
 
     def ctx(self, lane: str) -> int:
         return self.reported.get(lane, self.configured[lane])
 
-    def known(self, lane: str) -> bool:
-        return lane in self.reported
+    def known(self, engine: str) -> bool:
+        return engine in self.by_engine
 
     def source(self, lane: str) -> str:
         return "engine" if lane in self.reported else "config"
 
-    def learn(self, lane: str, ctx: int) -> None:
-        if ctx != self.configured[lane] and self.reported.get(lane) != ctx:
+    def learn(self, engine: str, ctx: int) -> None:
+        lane = self.lane_of[engine]
+        self.by_engine[engine] = ctx
+        smallest = min(c for key, c in self.by_engine.items() if self.lane_of[key] == lane)
+        if smallest != self.configured[lane] and self.reported.get(lane) != smallest:
             log.warning(
                 "lane %s: the engine reports a context of %d tokens per slot, the config says "
-                "ctx_size = %d; using the engine's", lane, ctx, self.configured[lane],
+                "ctx_size = %d; using the engine's", lane, smallest, self.configured[lane],
             )  # fmt: skip
-        self.reported[lane] = ctx
+        self.reported[lane] = smallest

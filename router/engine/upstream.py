@@ -12,6 +12,7 @@ from typing import NamedTuple
 from router.config import LaneConfig, Settings
 from router.engine.answer import Answer
 from router.engine.enginepool import EnginePool
+from router.enginerefs import lane_engines
 from router.errors import (
     ConnectFailed,
     LaneUnreachable,
@@ -98,42 +99,49 @@ class Fetched(NamedTuple):
 
 
 class Upstreams:
-    """Per lane: keep-alive connections to its engine, for requests and probes alike."""
+    """Per engine (a lane's, or each of several behind one lane): keep-alive connections to
+    it, for requests and probes alike. Engines are named by their key (EngineRef.key)."""
 
     def __init__(self, settings: Settings):
         self.lanes = settings.lanes
-        tls = ssl.create_default_context()  # one for all lanes: each costs about a megabyte
+        self.engines = {e.key: e for refs in lane_engines(self.lanes).values() for e in refs}
+        tls = ssl.create_default_context()  # one for all engines: each costs about a megabyte
         self.pools = {
-            name: EnginePool(lane.base_url, lane.connect_timeout, tls)
-            for name, lane in self.lanes.items()
+            key: EnginePool(e.base_url, self.lanes[e.lane].connect_timeout, tls)
+            for key, e in self.engines.items()
         }
         self.api_keys = {name: api_key(lane) for name, lane in self.lanes.items()}
 
+    def config(self, engine: str) -> LaneConfig:
+        return self.lanes[self.engines[engine].lane]
+
     async def open(
         self,
-        lane: str,
+        engine: str,
         target: str,
         headers: Iterable[tuple[str, str]],
         content: bytes,
         request_id: str,
     ) -> Answer:
         """POST to `target` (path and query) and return once status and headers arrived."""
-        config = self.lanes[lane]
-        sent = forwarded_headers(headers, self.api_keys[lane], request_id)
-        with upstream_errors(lane, config.base_url):
-            return await self.pools[lane].request(
+        ref = self.engines[engine]
+        config = self.lanes[ref.lane]
+        sent = forwarded_headers(headers, self.api_keys[ref.lane], request_id)
+        with upstream_errors(ref.lane, ref.base_url):
+            return await self.pools[engine].request(
                 "POST", target, sent, content, config.first_byte_timeout, config.idle_timeout
             )
 
-    async def get(self, lane: str, path: str, wait: float) -> Fetched:
+    async def get(self, engine: str, path: str, wait: float) -> Fetched:
         """A whole GET answer within `wait` seconds (health probes, the engine's limits)."""
-        key = self.api_keys[lane]
+        ref = self.engines[engine]
+        key = self.api_keys[ref.lane]
         headers = [("accept-encoding", "identity")]
         headers += [("authorization", f"Bearer {key}")] if key else []
-        with upstream_errors(lane, self.lanes[lane].base_url):
+        with upstream_errors(ref.lane, ref.base_url):
             try:
                 async with asyncio.timeout(wait):
-                    answer = await self.pools[lane].request("GET", path, headers, b"", wait, wait)
+                    answer = await self.pools[engine].request("GET", path, headers, b"", wait, wait)
                     return Fetched(answer.status, await answer.read_all())
             except TimeoutError as exc:
                 raise TimedOut(f"no whole answer within {wait:g} s") from exc

@@ -64,6 +64,7 @@ class Exchange:
     key: str | None = None  # the client key's name, when keys are on (never the key)
     planned_lane: str | None = None  # the first lane planned; another answered: failed over
     conversation_id: str | None = None  # the same for every turn of one conversation
+    engine_name: str | None = None  # which of its lane's engines answered (config's name)
 
 
 @dataclass(frozen=True, slots=True)

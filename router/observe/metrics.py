@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
+from router.config import LaneConfig
+from router.observe.enginemetrics import EngineMetrics
 from router.observe.exchange import ENDPOINTS, Exchange, Finished
 from router.observe.histograms import (
     DECODE_BUCKETS,
@@ -23,7 +25,7 @@ M = TypeVar("M", bound=MetricWrapperBase)
 
 class Metrics:
     def __init__(
-        self, registry: CollectorRegistry, lanes: Sequence[str], key_metric: bool = False
+        self, registry: CollectorRegistry, lanes: Mapping[str, LaneConfig], key_metric: bool = False
     ) -> None:
         def counter(name: str, doc: str, *labels: str) -> Counter:
             return Counter(name, doc, list(labels or ["lane"]), registry=registry)
@@ -79,7 +81,7 @@ class Metrics:
         self.queue_wait = histogram(
             "lanerouter_queue_wait_seconds", "Wait for a free slot", QUEUE_BUCKETS
         )
-        self.gaps = gap_histogram(registry, lanes)
+        self.gaps = gap_histogram(registry, list(lanes))
         self.prompt_tokens = counter("lanerouter_prompt_tokens", "Prompt tokens")
         self.cached_tokens = counter(
             "lanerouter_cached_prompt_tokens", "Prompt tokens served from the engine's prompt cache"
@@ -113,6 +115,7 @@ class Metrics:
             self.decode_weighted,
             self.reprocessed,
         )
+        self.engines = EngineMetrics(registry, lanes)
         self.children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
         for lane in lanes:  # every lane's series exist from the start, at zero
             for metric in per_lane:
@@ -138,6 +141,9 @@ class Metrics:
     def queueing(self, lane: str, change: int) -> None:
         self.series(self.queue_depth, lane).inc(change)
 
+    def placed(self, lane: str, engine: str, why: str) -> None:
+        self.engines.placed(lane, engine, why)
+
     def started(self, exchange: Exchange) -> None:
         self.series(self.inflight, exchange.lane).inc()
 
@@ -154,6 +160,7 @@ class Metrics:
         if m.ended is not None:
             self.series(self.duration, lane, endpoint).observe(m.ended - m.arrived)
         self.observe_tokens(exchange)
+        self.engines.done(exchange, reprocessed)
         if reprocessed:
             self.series(self.reprocessed, lane).inc()
 

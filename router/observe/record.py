@@ -13,7 +13,7 @@ FIELDS = (
     "ts", "request_id", "lane", "reason", "endpoint", "engine", "stream", "status", "outcome",
     "prompt_tokens", "cached_tokens", "completion_tokens", "ttft_ms", "prefill_tps",
     "decode_tps", "total_ms", "queue_ms", "reprocessed", "failed_over_from",
-    "max_tokens_capped", "conversation", "key",
+    "max_tokens_capped", "conversation", "key", "engine_name",
 )  # fmt: skip
 
 
@@ -54,4 +54,5 @@ def request_record(
         "max_tokens_capped": exchange.cap.note if exchange.cap else None,
         "conversation": exchange.conversation_id,
         "key": exchange.key,
+        "engine_name": exchange.engine_name,  # which of the lane's engines (config's name)
     }

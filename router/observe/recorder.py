@@ -28,7 +28,7 @@ class Recorder:
         clock: Callable[[], float] = time.perf_counter,
         store: RequestStore | None = None,
     ) -> None:
-        self.metrics = Metrics(registry, list(settings.lanes), settings.auth.key_metric)
+        self.metrics = Metrics(registry, settings.lanes, settings.auth.key_metric)
         self.log = RequestLog(settings.request_log.destination, settings.request_log.include_text)
         self.store = store
         self.board = LiveBoard(clock)

@@ -23,10 +23,14 @@ def column(name: str) -> str:
     return f"{name} {kind}"
 
 
-# MIGRATIONS[i] takes a store from schema version i to i + 1 (PRAGMA user_version).
+# MIGRATIONS[i] takes a store from schema version i to i + 1 (PRAGMA user_version). Fields
+# added since the first version come last in FIELDS, each with its ALTER TABLE.
+ADDED = ("engine_name",)
+FIRST = tuple(f for f in FIELDS if f not in ADDED)
 MIGRATIONS = (
-    f"CREATE TABLE requests ({', '.join(column(f) for f in FIELDS)});"
+    f"CREATE TABLE requests ({', '.join(column(f) for f in FIRST)});"
     "CREATE INDEX requests_by_time ON requests (ts);",
+    *(f"ALTER TABLE requests ADD COLUMN {column(f)};" for f in ADDED),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
