@@ -15,11 +15,11 @@ from test_errors import closed_port
 
 from router.config import LaneConfig, Settings
 from router.configfile import load_settings
-from router.errors import ConfigError
 from router.demo.engine import SimEngine
 from router.demo.script import Behaviour
 from router.dispatch.engineorder import engine_order
 from router.enginerefs import EngineRef
+from router.errors import ConfigError
 from router.http.serving import BackgroundServer
 
 CHAT = "/v1/chat/completions"
