@@ -2,16 +2,21 @@
 
     python benchmarks/run.py            # full: several repetitions, medians (a few minutes)
     python benchmarks/run.py --quick    # seconds; what the test suite runs so this cannot rot
+    python benchmarks/run.py --workers 2              # `serve --workers 2`
+    python benchmarks/run.py --admission redis        # shared admission on a redis-server
 
-lanerouter runs pinned to core 1 (`taskset`), metering and request store on (`--no-store`: off),
-request log off; the fake engine and this load generator share core 0. Prints one table of
-medians and ratios.
+lanerouter runs pinned to core 1 (`taskset`; with --workers 2 or more, on both cores),
+metering and request store on (`--no-store`: off), request log off; the fake engine, the load
+generator (and redis-server) share core 0. lanerouter's CPU and RSS are those of all its
+processes. With --admission redis, its round trips to Redis per request are counted too. Prints one
+table of medians and ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -25,6 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from loadgen import Stream, run  # noqa: E402
+from redisload import RedisServer, round_trips  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -45,9 +51,14 @@ def start_engine() -> tuple[subprocess.Popen[str], int]:
     return proc, int(proc.stdout.readline())
 
 
-def start_proxy(engine_port: int, store: bool = True) -> tuple[subprocess.Popen[str], int, float]:
+def start_proxy(
+    engine_port: int, store: bool = True, workers: int = 1, redis_url: str = ""
+) -> tuple[subprocess.Popen[str], int, float]:
     port = free_port()
     env = os.environ | {"LANEROUTER_REQUEST_LOG__DESTINATION": "off"}
+    if redis_url:
+        env["LANEROUTER_ADMISSION__BACKEND"] = "redis"
+        env["LANEROUTER_ADMISSION__REDIS_URL"] = redis_url
     # The request store on, as shipped, in a file of its own (a fresh one each start).
     env["LANEROUTER_STORE__ENABLED"] = "true" if store else "false"
     env["LANEROUTER_STORE__PATH"] = str(Path(tempfile.mkdtemp(prefix="lanerouter-bench-")) / "r.db")
@@ -65,12 +76,43 @@ def start_proxy(engine_port: int, store: bool = True) -> tuple[subprocess.Popen[
         str(port),
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
     started = time.perf_counter()
-    proc = subprocess.Popen(pinned(1, command), env=env, stderr=subprocess.DEVNULL, text=True)
+    command = pinned(1, command) if workers == 1 else command
+    proc = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL, text=True)
     while not healthy(port):
         time.sleep(0.005)
-    return proc, port, time.perf_counter() - started
+    to_healthy = time.perf_counter() - started
+    wait_for_workers(port, workers)
+    return proc, port, to_healthy
+
+
+def wait_for_workers(port: int, workers: int) -> None:
+    """Until each worker has answered once (its status names its pid): a load started sooner
+    would find some of them still starting."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < workers:
+        assert time.monotonic() < deadline, f"only {len(seen)} of {workers} workers answered"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /api/status HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        seen.add(json.loads(answer.partition(b"\r\n\r\n")[2])["pid"])
+
+
+def family(pid: int) -> list[int]:
+    """`pid` and every process under it (a supervisor's workers)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").iterdir():
+            queue.extend(int(c) for c in (task / "children").read_text().split())
+    return found
 
 
 def free_port() -> int:
@@ -89,15 +131,20 @@ def healthy(port: int) -> bool:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    total = 0.0
+    for member in family(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    total = 0.0
+    for member in family(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 def pct(values: list[float], q: float) -> float:
@@ -106,10 +153,16 @@ def pct(values: list[float], q: float) -> float:
 
 
 def measure(
-    port: int, pid: int | None, streams: int, conc: int, tokens: int, delay: int
+    port: int,
+    pid: int | None,
+    shape: tuple[int, int, int, int],
+    redis: RedisServer | None = None,
 ) -> dict[str, float]:
-    """Run one load; what the client saw, and the proxy's CPU and peak RSS when there is one."""
+    """Run one load; what the client saw, and the proxy's CPU and peak RSS when there is one
+    (and its round trips to Redis per request)."""
+    streams, conc, tokens, delay = shape
     cpu0 = cpu_seconds(pid) if pid else 0.0
+    trips0 = round_trips(redis.port) if redis and pid else 0
     peak = [rss_mib(pid) if pid else 0.0]
 
     async def go() -> tuple[list[Stream], float]:
@@ -130,7 +183,10 @@ def measure(
     gaps = [g for r in results for g in r.gaps]
     ttfts = [r.ttft for r in results]
     cpu = (cpu_seconds(pid) - cpu0) if pid else 0.0
+    trips = round_trips(redis.port) - trips0 if redis and pid else 0
     return {
+        "cpu_us_per_request": cpu / len(results) * 1e6,
+        "redis_trips_per_request": trips / len(results),
         "ttft_p50_ms": pct(ttfts, 0.5) * 1000,
         "ttft_p99_ms": pct(ttfts, 0.99) * 1000,
         "chunks_per_s": chunks / wall,
@@ -159,16 +215,23 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument("--no-store", action="store_true", help="the request store off")
+    parser.add_argument("--workers", type=int, default=1, help="lanerouter serve --workers N")
+    parser.add_argument("--admission", choices=("embedded", "redis"), default="embedded")
+    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), help="these scenarios")
     args = parser.parse_args()
     scenarios, reps = (QUICK, 1) if args.quick else (SCENARIOS, args.reps)
+    scenarios = {k: v for k, v in scenarios.items() if not args.only or k in args.only}
     if os.cpu_count() and os.cpu_count() > 1:  # type: ignore[operator]
         os.sched_setaffinity(0, {0})
     engine, engine_port = start_engine()
+    redis = RedisServer(free_port(), pinned(0, [])) if args.admission == "redis" else None
     rows: dict[str, dict[str, list[float]]] = {}
     startups: list[float] = []
     try:
         for _ in range(reps):
-            proxy, proxy_port, startup = start_proxy(engine_port, store=not args.no_store)
+            proxy, proxy_port, startup = start_proxy(
+                engine_port, not args.no_store, args.workers, redis.url if redis else ""
+            )
             startups.append(startup)
             try:
                 for name, shape in scenarios.items():
@@ -176,15 +239,17 @@ def main() -> int:
                         ("direct", engine_port, None),
                         ("lanerouter", proxy_port, proxy.pid),
                     ):
-                        for key, value in measure(port, pid, *shape).items():
+                        for key, value in measure(port, pid, shape, redis).items():
                             rows.setdefault(name, {}).setdefault(f"{target}:{key}", []).append(
                                 value
                             )
             finally:
                 proxy.terminate()
-                proxy.wait(10)
+                proxy.wait(60)
     finally:
         engine.terminate()
+        if redis:
+            redis.stop()
     print_table(rows, statistics.median(startups))
     return 0
 
@@ -198,11 +263,15 @@ def print_table(rows: dict[str, dict[str, list[float]]], startup: float) -> None
             "ttft_p99_ms",
             "chunks_per_s",
             "cpu_us_per_chunk",
+            "cpu_us_per_request",
+            "redis_trips_per_request",
             "gaps_under_5ms_pct",
             "rss_peak_mib",
         ):
             direct = median(values[f"direct:{metric}"])
             proxied = median(values[f"lanerouter:{metric}"])
+            if not direct and not proxied:
+                continue  # e.g. Redis round trips, without Redis
             ratio = f"{proxied / direct:.2f}x" if direct else "-"
             print(f"{name:<16} {metric:<20} {direct:>10.2f} {proxied:>11.2f} {ratio:>7}")
     print(f"{'startup':<16} {'to_healthy_s':<20} {'':>10} {startup:>11.2f}")

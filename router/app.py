@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from importlib.metadata import version as package_version
 
 from fastapi import FastAPI, Request
@@ -16,10 +16,11 @@ from starlette.types import ASGIApp
 
 from router.config import Settings
 from router.decide.routing import build_route_table
-from router.dispatch.admission import admission_gates
+from router.dispatch.admission import Admission
 from router.dispatch.dispatcher import Dispatcher
 from router.dispatch.lanestate import LaneStates, Prober
 from router.dispatch.limits import EngineLimits
+from router.dispatch.placement import Placement
 from router.engine.upstream import Upstreams
 from router.enginerefs import lane_engines
 from router.errors import error_body
@@ -32,9 +33,11 @@ from router.observe.recorder import Recorder
 from router.observe.store import RequestStore
 from router.openapi import openapi_document
 from router.proxy import Proxy
+from router.reload import Generation, Lasting, Reloadable
 from router.status import add_status_routes, status
 from router.stream.drain import Drain
 
+SUPERVISOR_VARIABLE = "LANEROUTER_SUPERVISOR_PID"  # set for its workers by `serve --workers`
 # Endpoint -> whether the lane's request defaults apply (they are generation parameters).
 PROXIED_ENDPOINTS = {
     "/v1/chat/completions": True,
@@ -53,46 +56,58 @@ def create_app(
     registry: CollectorRegistry | None = None,
     clock: Callable[[], float] = time.perf_counter,
     drain: Drain | None = None,
-) -> ASGIApp:
-    """The ASGI app. Clients (closed by the app at shutdown), metrics registry and clock are
-    injectable for tests."""
-    table = build_route_table(settings)
-    ring = load_keys(settings.auth, list(settings.lanes))
-    clients = upstreams if upstreams is not None else Upstreams(settings)
+) -> Reloadable:
+    """The ASGI app, serving `settings` until `reload` brings others. Clients (closed by the
+    app), metrics registry and clock are injectable for tests."""
     registry = registry if registry is not None else CollectorRegistry()
     store = RequestStore(settings.store, registry) if settings.store.enabled else None
-    recorder = Recorder(settings, registry, clock, store)
-    states = LaneStates(lane_engines(settings.lanes), registry)
-    gates, shared = admission_gates(settings.lanes, settings.admission, registry)
-    dispatcher = Dispatcher(settings.lanes, clients, states, gates, recorder.metrics, clock)
+    lasting = Lasting(
+        recorder=Recorder(settings, registry, clock, store),
+        admission=Admission(settings.lanes, settings.admission, registry),
+        registry=registry,
+        drain=drain or Drain(),
+        clock=clock,
+    )
+    first = build_generation(settings, lasting, None, upstreams)
+    return Reloadable(lasting, first, build_generation)
+
+
+def build_generation(
+    settings: Settings,
+    lasting: Lasting,
+    before: Generation | None,
+    upstreams: Upstreams | None = None,
+) -> Generation:
+    """Everything that serves one config: routes, clients, probes, the pages. `before`: the
+    generation it takes over from, on a reload."""
+    table = build_route_table(settings)
+    ring = load_keys(settings.auth, list(settings.lanes))  # a bad key file: ConfigError
+    if before is not None:
+        lasting.recorder.adopt(settings)
+        lasting.admission.adopt(settings.lanes)
+    clients = upstreams if upstreams is not None else Upstreams(settings)
+    states = LaneStates(lane_engines(settings.lanes), lasting.registry,
+                        before.states if before else None)  # fmt: skip
+    placement = Placement(settings.lanes, before=before.placement if before else None)
+    recorder, gates = lasting.recorder, lasting.admission.gates
+    metrics, clock, drain = recorder.metrics, lasting.clock, lasting.drain
+    dispatcher = Dispatcher(settings.lanes, clients, states, gates, metrics, clock,
+                            placement=placement)  # fmt: skip
     limits = EngineLimits(settings.lanes)
-    drain = drain or Drain()
     proxy = Proxy(settings, table, dispatcher, recorder, drain, limits)
     prober = Prober(clients, states, settings.server.probe_interval, limits)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if shared is not None:
-            await shared.start()
-        await prober.start()
-        yield
-        await prober.stop()
-        if shared is not None:
-            await shared.stop()
-        recorder.close()
-        await clients.aclose()
-
     # The proxied endpoints are served by `Front`; FastAPI serves the rest, and lanerouter's own
     # OpenAPI description (FastAPI's would list only the info routes).
-    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     keyless = open_paths(settings.auth.protect_metrics) if ring is not None else None
     document = openapi_document(list(settings.lanes), package_version("lanerouter"), keyless)
-    add_info_routes(app, table, states, registry, limits, shared)
+    shared = lasting.admission.shared
+    add_info_routes(app, table, states, lasting.registry, limits, shared)
     board = recorder.board
-    placement = dispatcher.placement
 
     def snapshot() -> dict[str, object]:
-        return status(settings.lanes, states, gates, board, placement)
+        shown = status(settings.lanes, states, gates, board, placement)
+        return shown | {"config": lasting.reloads.as_dict(), "reload_pid": reload_pid()}
 
     add_status_routes(app, snapshot, board, drain)
     app.get("/openapi.json", include_in_schema=False)(lambda: JSONResponse(document))
@@ -101,7 +116,13 @@ def create_app(
     if ring is not None:  # no key layer unless keys are configured
         front = KeyGuard(front, ring, settings.auth.protect_metrics)
     origins = settings.server.cors_origins
-    return Cors(front, origins) if origins else front  # no CORS layer unless asked for
+    front = Cors(front, origins) if origins else front  # no CORS layer unless asked for
+    return Generation(settings, front, prober, clients, states, placement)
+
+
+def reload_pid() -> int:
+    """The process `lanerouter reload` signals: the workers' supervisor, or this one."""
+    return int(os.environ.get(SUPERVISOR_VARIABLE) or os.getpid())
 
 
 def add_error_handlers(app: FastAPI) -> None:

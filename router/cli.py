@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from router.config import Settings
-from router.configfile import load_settings
+from router.configfile import ConfigSource, load_settings
 from router.decide import explain
 from router.demo import traffic
 from router.demo.stack import start_simulated_engines
 from router.errors import ConfigError, RouterError
 from router.http.auth import load_keys
 from router.process import run_server, setup_logging
+from router.reloadcommand import add_reload_parser, run_reload
 from router.report.benchcommand import add_bench_parser, run_bench
 from router.report.command import add_report_parser, run_report
 from router.workers import Workers
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--json", action="store_true", help="print the answer as JSON")
     add_report_parser(commands)
     add_bench_parser(commands)
+    add_reload_parser(commands)
     return parser
 
 
@@ -114,21 +116,20 @@ def load(path: Path | None) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    settings = load(args.config)
+    path = DEFAULT_CONFIG if args.config is None and DEFAULT_CONFIG.exists() else args.config
+    source = ConfigSource(path, args.host, args.port)
+    settings = source.read()
     load_keys(settings.auth, list(settings.lanes))  # a bad key file stops start-up here
-    overrides = {"host": args.host, "port": args.port}
-    server = settings.server.model_copy(
-        update={k: v for k, v in overrides.items() if v is not None}
-    )
-    settings = settings.model_copy(update={"server": server})
-    if args.demo:
+    reread: ConfigSource | None = source  # what SIGHUP reads again
+    if args.demo:  # the simulated engines' URLs are not in any file to read again
         settings, _engines = start_simulated_engines(settings, speed=args.demo_speed)
+        reread = None
     setup_logging(args.log_level)
     for name, lane in settings.lanes.items():
         logging.info("lane %-6s -> %s (%s)", name, lane.base_url, lane.engine)
     if args.workers > 1:
-        return Workers(settings, args.workers, args.log_level).run()
-    run_server(settings, args.log_level)
+        return Workers(settings, args.workers, args.log_level, reread).run()
+    run_server(settings, args.log_level, source=reread)
     return 0
 
 
@@ -159,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "bench":
             return run_bench(args)
+        if args.command == "reload":
+            return run_reload(args)
         if args.command == "report":
             return run_report(args, load(args.config))
         return route(args) if args.command == "route" else serve(args)

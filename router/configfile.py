@@ -4,6 +4,7 @@ partial `[lanes.X]` section, and one message that names every mistake."""
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,22 @@ from pydantic import ValidationError
 from router.config import Settings
 from router.defaults import DEFAULT_LANES
 from router.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where `serve` reads its settings from (file, environment, command-line overrides), so
+    that a reload reads them again the same way."""
+
+    path: Path | None
+    host: str | None = None
+    port: int | None = None
+
+    def read(self) -> Settings:
+        settings = load_settings(self.path)
+        overrides = {"host": self.host, "port": self.port}
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        return settings.model_copy(update={"server": settings.server.model_copy(update=changes)})
 
 
 def load_settings(path: Path | None) -> Settings:

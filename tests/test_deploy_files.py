@@ -161,6 +161,8 @@ def test_quadlet_mounts_the_config_and_waits_for_the_drain() -> None:
     grace = load_settings(ROOT / "config.toml").server.shutdown_grace
     assert int(unit["Service"]["TimeoutStopSec"]) > grace
     assert "/healthz" in unit["Container"]["HealthCmd"]
+    *_, signal, name = unit["Service"]["ExecReload"].split()  # a reload is SIGHUP to lanerouter
+    assert (signal, name) == ("HUP", unit["Container"]["ContainerName"])
 
 
 def test_dashboard_and_alerts_only_name_metrics_lanerouter_exports(router_url: str) -> None:

@@ -29,7 +29,9 @@ class Gate(Protocol):
     """A lane's admission, as the dispatcher and the status page see it."""
 
     lane: str
-    slots: int
+
+    @property
+    def slots(self) -> int: ...
 
     @property
     def in_use(self) -> int: ...
@@ -63,9 +65,16 @@ class Slot:
 
 
 class LaneGate:
-    def __init__(self, lane: str, slots: int, depth: int, timeout: float) -> None:
+    def __init__(
+        self,
+        lane: str,
+        slots: int,
+        depth: int,
+        timeout: float,
+        guards: frozenset[str] = frozenset(),
+    ) -> None:
         self.lane, self.free, self.depth, self.timeout = lane, slots, depth, timeout
-        self.slots = slots
+        self.slots, self.guards = slots, guards  # guards: the base URLs of the lane's engines
         self.waiters: deque[asyncio.Future[None]] = deque()
 
     @property
@@ -102,30 +111,69 @@ class LaneGate:
 
     def leave(self) -> None:
         """Give a slot back (`Slot.release`): straight to the longest waiter, if any."""
-        while self.waiters:
+        self.free += 1
+        self.hand_on()
+
+    def hand_on(self) -> None:
+        while self.free > 0 and self.waiters:
             slot = self.waiters.popleft()
             if not slot.done():
+                self.free -= 1
                 slot.set_result(None)
-                return
-        self.free += 1
+
+    def resize(self, slots: int, depth: int, timeout: float) -> None:
+        """A reloaded config's numbers. Requests in flight keep their slots: with fewer slots
+        than in use, `free` is below zero until enough of them are done."""
+        self.free += slots - self.slots
+        self.slots, self.depth, self.timeout = slots, depth, timeout
+        self.hand_on()
 
 
-def lane_gates(lanes: dict[str, LaneConfig]) -> dict[str, LaneGate]:
-    return {
-        name: LaneGate(name, lane.slots, lane.queue_depth, lane.queue_timeout)
-        for name, lane in lanes.items()
-    }
+def lane_gates(
+    lanes: Mapping[str, LaneConfig], kept: Mapping[str, LaneGate] | None = None
+) -> dict[str, LaneGate]:
+    """A gate per lane. A lane in `kept` (the config before a reload) that still has one of
+    its engines keeps its gate, resized in place, so that what is in flight there still
+    counts; a lane moved to engines all new starts empty (its old engines finish their own)."""
+    gates = {}
+    for name, lane in lanes.items():
+        guards = frozenset(server.base_url for server in lane.servers)
+        gate = (kept or {}).get(name)
+        if gate is None or not gate.guards & guards:
+            gate = LaneGate(name, lane.slots, lane.queue_depth, lane.queue_timeout, guards)
+        else:
+            gate.resize(lane.slots, lane.queue_depth, lane.queue_timeout)
+            gate.guards = guards
+        gates[name] = gate
+    return gates
 
 
-def admission_gates(
-    lanes: dict[str, LaneConfig], config: AdmissionConfig, registry: CollectorRegistry
-) -> tuple[Mapping[str, Gate], SharedAdmission | None]:
-    """Each lane's gate, and the shared admission behind them if the config asks for Redis."""
-    gates = lane_gates(lanes)
-    if config.backend == "embedded":
-        return gates, None
-    # Imported here: only a Redis backend loads the Redis client (the embedded default is
-    # 6 MiB smaller without it).
-    from router.dispatch.sharedgate import shared_gates
+class Admission:
+    """Each lane's gate for the process's lifetime, and the shared admission behind them if
+    the config asks for Redis. A reload changes lanes (`adopt`), never the backend."""
 
-    return shared_gates(gates, config, registry)
+    def __init__(
+        self, lanes: Mapping[str, LaneConfig], config: AdmissionConfig, registry: CollectorRegistry
+    ) -> None:
+        self.local = lane_gates(lanes)
+        self.shared: SharedAdmission | None = None
+        if config.backend == "redis":
+            # Imported here: only a Redis backend loads the Redis client (the embedded default
+            # is 6 MiB smaller without it).
+            from router.dispatch.shared import SharedAdmission
+
+            self.shared = SharedAdmission(config, self.local, registry)
+        self.gates = self.wrapped()
+
+    def wrapped(self) -> Mapping[str, Gate]:
+        if self.shared is None:
+            return self.local
+        from router.dispatch.sharedgate import SharedGate
+
+        return {lane: SharedGate(gate, self.shared) for lane, gate in self.local.items()}
+
+    def adopt(self, lanes: Mapping[str, LaneConfig]) -> None:
+        self.local = lane_gates(lanes, self.local)
+        if self.shared is not None:
+            self.shared.gates = self.local
+        self.gates = self.wrapped()

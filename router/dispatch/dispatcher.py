@@ -59,10 +59,11 @@ class Dispatcher:
         events: DispatchEvents,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        placement: Placement | None = None,
     ) -> None:
         self.lanes, self.states, self.gates = lanes, states, gates
         self.events, self.clock = events, clock
-        self.placement = Placement(lanes)
+        self.placement = placement or Placement(lanes)
         attempts = LaneAttempts(lanes, upstreams, states, events, sleep)
         self.engines = LaneEngines(attempts, self.placement, states, events)
 

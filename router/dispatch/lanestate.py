@@ -42,24 +42,45 @@ class LaneStates:
 
     def __init__(
         self, lanes: Iterable[str] | Mapping[str, Sequence[EngineRef]],
-        registry: CollectorRegistry | None = None,
+        registry: CollectorRegistry | None = None, before: LaneStates | None = None,
     ) -> None:  # fmt: skip
+        """`before`: the states under the config before a reload. An engine it had, at the
+        same URL, keeps its state; the series of lanes and engines now gone are dropped."""
+
         def gauge(name: str, doc: str, *labels: str) -> Gauge:
             return Gauge(name, doc, [*labels, "state"], registry=registry,
                          multiprocess_mode="livemostrecent")  # fmt: skip
 
-        self.gauge = gauge("lanerouter_lane_state", "1 for the lane's current state", "lane")
-        self.engine_gauge = gauge(
-            "lanerouter_engine_state", "1 for the engine's current state", "lane", "engine"
-        )
         self.lanes = lanes if isinstance(lanes, Mapping) else {n: single(n) for n in lanes}
         self.engines = {e.key: e for refs in self.lanes.values() for e in refs}
         # Until the first probe answers, an engine is presumed ready: a wrong guess costs one
         # fast connection error, then it is marked down.
         unknown = LaneHealth("ready", "not probed yet")
-        self.health: dict[str, LaneHealth] = dict.fromkeys(self.engines, unknown)
+        self.health = dict.fromkeys(self.engines, unknown)
+        if before is None:
+            self.gauge = gauge("lanerouter_lane_state", "1 for the lane's current state", "lane")
+            self.engine_gauge = gauge(
+                "lanerouter_engine_state", "1 for the engine's current state", "lane", "engine"
+            )
+        else:
+            self.gauge, self.engine_gauge = before.gauge, before.engine_gauge
+            before.forget(self.lanes)
+            for key, engine in self.engines.items():
+                if before.engines.get(key) == engine:
+                    self.health[key] = before.health[key]
         for key in self.engines:
-            self.update(key, unknown)
+            self.update(key, self.health[key])
+
+    def forget(self, lanes: Mapping[str, Sequence[EngineRef]]) -> None:
+        """Drop the series of lanes and engines the new config no longer has."""
+        keys = {e.key for refs in lanes.values() if len(refs) > 1 for e in refs}
+        for lane, refs in self.lanes.items():
+            for state in STATES:
+                if lane not in lanes:
+                    drop(self.gauge, lane, state)
+                for ref in refs if len(refs) > 1 else ():
+                    if ref.key not in keys:
+                        drop(self.engine_gauge, lane, ref.name, state)
 
     def state(self, engine: str) -> LaneState:
         return self.health[engine].state
@@ -97,6 +118,11 @@ class LaneStates:
             return False
         self.update(engine, LaneHealth(state, detail))
         return True
+
+
+def drop(gauge: Gauge, *labels: str) -> None:
+    with contextlib.suppress(KeyError):  # a series never written
+        gauge.remove(*labels)
 
 
 def single(lane: str) -> tuple[EngineRef, ...]:

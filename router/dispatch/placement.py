@@ -38,14 +38,24 @@ class EngineHold:
 
 
 class Placement:
-    def __init__(self, lanes: Mapping[str, LaneConfig], capacity: int = 4096) -> None:
+    def __init__(
+        self, lanes: Mapping[str, LaneConfig], capacity: int = 4096,
+        before: Placement | None = None,
+    ) -> None:  # fmt: skip
+        """`before`: the placement under the config before a reload. Its loads and memory
+        carry over: what is in flight at an engine still counts there (and gives its place
+        back to the same count), and conversations keep their engines."""
         self.engines = lane_engines(lanes)
         self.affinity = {name: lane.affinity for name, lane in lanes.items()}
-        self.loads = {e.key: 0 for refs in self.engines.values() for e in refs}
-        self.turns = dict.fromkeys(lanes, 0)
         self.capacity = capacity
+        self.loads: dict[str, int] = before.loads if before else {}
+        for refs in self.engines.values():
+            for engine in refs:
+                self.loads.setdefault(engine.key, 0)
+        turns = before.turns if before else {}
+        self.turns: dict[str, int] = {lane: turns.get(lane, 0) for lane in lanes}
         # (lane, fingerprint of a conversation's messages so far) -> the engine that served it
-        self.homes: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+        self.homes: OrderedDict[tuple[str, bytes], str] = before.homes if before else OrderedDict()
 
     def order(
         self, lane: str, prints: tuple[bytes, ...], usable: Callable[[str], bool]

@@ -3,9 +3,6 @@ lane's own in-process gate (the per-process limits of the embedded default)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry
-
-from router.configparts import AdmissionConfig
 from router.dispatch.admission import LaneGate, Slot
 from router.dispatch.shared import SharedAdmission
 
@@ -13,7 +10,11 @@ from router.dispatch.shared import SharedAdmission
 class SharedGate:
     def __init__(self, local: LaneGate, admission: SharedAdmission) -> None:
         self.local, self.admission = local, admission
-        self.lane, self.slots = local.lane, local.slots
+        self.lane = local.lane
+
+    @property
+    def slots(self) -> int:
+        return self.local.slots
 
     @property
     def in_use(self) -> int:
@@ -32,10 +33,3 @@ class SharedGate:
                 return slot
         self.admission.reach.fallbacks.labels(self.lane).inc()
         return await self.local.enter()
-
-
-def shared_gates(
-    gates: dict[str, LaneGate], config: AdmissionConfig, registry: CollectorRegistry
-) -> tuple[dict[str, SharedGate], SharedAdmission]:
-    admission = SharedAdmission(config, gates, registry)
-    return {lane: SharedGate(gate, admission) for lane, gate in gates.items()}, admission

@@ -30,6 +30,7 @@ class EnginePool:
         self.tls = tls if secure else None
         self.connect_timeout = connect_timeout
         self.idle: deque[EngineConnection] = deque()
+        self.shut = False  # closed: connections given back are closed, not kept
 
     async def request(
         self,
@@ -105,6 +106,9 @@ class EnginePool:
         return None
 
     def give_back(self, conn: EngineConnection) -> None:
+        if self.shut:  # closed (after a reload) while this answer was still being read
+            conn.close()
+            return
         now = conn.idle_since = asyncio.get_running_loop().time()
         self.idle.append(conn)
         # The oldest are on the left: close those past their time (a burst's extra connections
@@ -113,5 +117,6 @@ class EnginePool:
             self.idle.popleft().close()
 
     def close(self) -> None:
+        self.shut = True
         while self.idle:
             self.idle.pop().close()

@@ -40,9 +40,15 @@ class EngineMetrics:
         # (lane, engine) -> its four series, and the placement series by choice
         self.series: dict[tuple[str, str], tuple[Counter, Counter, Counter, Counter]] = {}
         self.placed_series: dict[tuple[str, str, str], Counter] = {}
+        self.adopt(lanes)
+
+    def adopt(self, lanes: Mapping[str, LaneConfig]) -> None:
+        """Series for every engine of a (re)loaded config, at zero from the start."""
         for lane, refs in lane_engines(lanes).items():
             for ref in refs:
                 labels = (lane, ref.name)
+                if labels in self.series:
+                    continue
                 self.series[labels] = tuple(  # type: ignore[assignment]
                     m.labels(*labels)
                     for m in (self.requests, self.prompt_tokens, self.cached_tokens,

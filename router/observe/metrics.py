@@ -116,10 +116,16 @@ class Metrics:
             self.reprocessed,
         )
         self.engines = EngineMetrics(registry, lanes)
+        self.per_lane = per_lane
         self.children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
-        for lane in lanes:  # every lane's series exist from the start, at zero
-            for metric in per_lane:
+        self.adopt(lanes)
+
+    def adopt(self, lanes: Mapping[str, LaneConfig]) -> None:
+        """Every lane's series exist from the start, at zero; a reload adds the new lanes'."""
+        for lane in lanes:
+            for metric in self.per_lane:
                 metric.labels(lane)
+        self.engines.adopt(lanes)
 
     def series(self, metric: M, *values: str) -> M:
         """The labelled child, looked up once: `labels()` costs microseconds on every call."""

@@ -36,6 +36,11 @@ class Recorder:
         self.conversations = ConversationTracker()
         self.now = clock
 
+    def adopt(self, settings: Settings) -> None:
+        """A reloaded config's lanes (the log, the store and key metrics stay as started)."""
+        self.metrics.adopt(settings.lanes)
+        self.engines = {name: lane.engine for name, lane in settings.lanes.items()}
+
     @property
     def keep_text(self) -> bool:
         return self.log.include_text
