@@ -82,6 +82,8 @@ def build_generation(
     generation it takes over from, on a reload."""
     table = build_route_table(settings)
     ring = load_keys(settings.auth, list(settings.lanes))  # a bad key file: ConfigError
+    if ring is not None:  # a key's requests in flight count across reloads
+        ring.in_flight = lasting.keys_in_flight
     if before is not None:
         lasting.recorder.adopt(settings)
         lasting.admission.adopt(settings.lanes)

@@ -4,14 +4,15 @@ requests to it at once, and lets the requests already running finish on the one 
 on, whose clients close once the last of them is done.
 
 What lives as long as the process (`Lasting`) is shared by every generation: the metrics
-registry and recorder, the request store, the drain, and each lane's admission gate, which a
-reload resizes in place, so that a one-slot lane is never sent two requests while streams of
-the old config still run there.
+registry and recorder, the request store, the drain, each client key's requests in flight, and
+each lane's admission gate, which a reload resizes in place, so that a one-slot lane is never
+sent two requests while streams of the old config still run there.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -54,6 +55,7 @@ class Lasting:
     drain: Drain
     clock: Callable[[], float]
     reloads: Reloads = field(default_factory=Reloads)
+    keys_in_flight: Counter[str] = field(default_factory=Counter)  # per client key's name
 
 
 class Generation:

@@ -51,11 +51,13 @@ def other_engine() -> Iterator[Engine]:
     engine.server.stop()
 
 
-def streamed(url: str, lane: str, into: list[bytes]) -> threading.Thread:
+def streamed(
+    url: str, lane: str, into: list[bytes], headers: dict[str, str] | None = None
+) -> threading.Thread:
     def run() -> None:
         body = {"messages": [{"role": "user", "content": "go"}], "stream": True}
-        with httpx.stream("POST", url + CHAT, json=body, headers={"x-lane": lane},
-                          timeout=60) as response:  # fmt: skip
+        sent = {"x-lane": lane} | (headers or {})
+        with httpx.stream("POST", url + CHAT, json=body, headers=sent, timeout=60) as response:
             into.append(response.read())
 
     thread = threading.Thread(target=run)
@@ -78,9 +80,12 @@ def lane_of(url: str, headers: dict[str, str] | None = None) -> str:
 
 
 @contextlib.contextmanager
-def serving(engines: dict[str, Engine], config: Path, *args: str) -> Iterator[ServeProcess]:
-    """lanerouter serving `config`, which starts as config_text() with the chat engine's URL."""
-    config.write_text(config_text(engines["chat"].url))
+def serving(
+    engines: dict[str, Engine], config: Path, more: str = "", *args: str
+) -> Iterator[ServeProcess]:
+    """lanerouter serving `config`, which starts as config_text() with the chat engine's URL
+    (and `more` config text)."""
+    config.write_text(config_text(engines["chat"].url) + more)
     served = ServeProcess(engines, "--config", str(config), *args).ready()
     try:
         yield served
@@ -183,7 +188,7 @@ def test_workers_all_reload_on_a_sighup_to_their_supervisor(
     engines: dict[str, Engine], tmp_path: Path
 ) -> None:
     config = tmp_path / "config.toml"
-    with serving(engines, config, "--workers", "2") as served:
+    with serving(engines, config, "", "--workers", "2") as served:
         config.write_text(config_text(engines["chat"].url, default_lane="tools"))
         reloaded(served, times=2)  # one line from each worker
         for _ in range(6):  # whichever worker answers, the new config
@@ -251,3 +256,27 @@ def test_a_reloaded_lane_keeps_its_gate_while_it_keeps_an_engine(
     after = lane_gates({"audit": lane(url, slots)}, before)
     assert (after["audit"] is before["audit"]) == kept
     assert after["audit"].free == free
+
+
+def test_a_keys_requests_in_flight_still_count_after_a_reload(
+    engines: dict[str, Engine], tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys.toml"
+    keys.write_text('[[keys]]\nname = "ci"\nkey = "sk-ci-1"\nmax_concurrency = 1\n')
+    config, auth = tmp_path / "config.toml", f'[auth]\nkeys_file = "{keys}"\n'
+    with serving(engines, config, auth) as served:
+        key = {"Authorization": "Bearer sk-ci-1"}
+        resume = threading.Event()
+        engines["chat"].script.push(Behaviour(reply=REPLY, pause_after=2, resume=resume))
+        into: list[bytes] = []
+        thread = streamed(served.url, "chat", into, key)
+        wait_for(lambda: engines["chat"].script.in_flight == 1, "the key's stream is running")
+        config.write_text(config_text(engines["chat"].url, default_lane="tools") + auth)
+        reloaded(served)
+        body = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 5}
+        busy = httpx.post(served.url + CHAT, json=body, headers=key, timeout=30)
+        assert (busy.status_code, busy.json()["error"]["code"]) == (429, "key_concurrency")
+        resume.set()
+        thread.join()
+        assert content(into[0]) == REPLY
+        assert lane_of(served.url, key) == "tools"  # its slot back, under the new config
