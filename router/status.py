@@ -96,10 +96,13 @@ def add_status_routes(
 
 
 async def feed(snapshot: Callable[[], dict[str, Any]], drain: Drain) -> AsyncIterator[bytes]:
-    """A `status` event each second, until the server drains or the feed's lifetime ends."""
+    """A `status` event each second, until the server drains, the config is reloaded (the page
+    reconnects and sees the new lanes) or the feed's lifetime ends."""
     yield b"retry: 2000\n\n"
+    started_on = snapshot().get("config", {}).get("generation")
     for _ in range(int(FEED_LIFETIME / FEED_SECONDS)):
-        if drain.draining:
+        shown = snapshot()
+        if drain.draining or shown.get("config", {}).get("generation") != started_on:
             return
-        yield b"event: status\ndata: " + json.dumps(snapshot()).encode() + b"\n\n"
+        yield b"event: status\ndata: " + json.dumps(shown).encode() + b"\n\n"
         await asyncio.sleep(FEED_SECONDS)

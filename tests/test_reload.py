@@ -11,6 +11,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -280,3 +281,23 @@ def test_a_keys_requests_in_flight_still_count_after_a_reload(
         thread.join()
         assert content(into[0]) == REPLY
         assert lane_of(served.url, key) == "tools"  # its slot back, under the new config
+
+
+def test_an_open_status_feed_ends_on_a_reload_and_the_next_one_is_on_the_new_config(
+    engines: dict[str, Engine], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    with serving(engines, config) as served:
+
+        def events() -> Iterator[dict[str, Any]]:
+            with httpx.stream("GET", served.url + "/api/events", timeout=30) as response:
+                for line in response.iter_lines():
+                    if line.startswith("data: "):
+                        yield json.loads(line.removeprefix("data: "))
+
+        feed = events()
+        assert next(feed)["config"]["generation"] == 1
+        config.write_text(config_text(engines["chat"].url, default_lane="tools"))
+        reloaded(served)
+        assert [shown["config"]["generation"] for shown in feed] in ([], [1])  # then it ended
+        assert next(events())["config"]["generation"] == 2
