@@ -128,7 +128,12 @@ class Answer:
         """All body bytes that arrived since the last read (b"" at the end of the answer)."""
         while True:
             if self.parts:
-                return self.take()
+                body = self.take()
+                if self.phase is Phase.COMPLETE:
+                    # Back in the pool before the relay writes these last bytes to the
+                    # client, who may send its next request the moment it has them.
+                    self.release(reusable=self.keep_alive)
+                return body
             if self.phase is Phase.COMPLETE:
                 self.release(reusable=self.keep_alive)
                 return b""
