@@ -205,7 +205,11 @@ async def test_a_slot_held_by_a_killed_process_returns_when_its_lease_runs_out(
     fast_engines: None,
 ) -> None:
     holder = ServeProcess(engines, env=redis_env(redis_server, lease=1.0)).ready()
-    other = start_router(shared(engines, redis_server.url, lease_seconds=1.0))
+    # The waiter's replica renews only every 10 s (a third of its 30 s lease) and gives up
+    # waiting after 8: it is granted the slot because it wakes when the dead holder's lease
+    # ends, not at its own next renewal.
+    waits = {"queue_timeout": 8.0, "queue_depth": 8}
+    other = start_router(shared(engines, redis_server.url, waits, lease_seconds=30.0))
     db = redis_server.client()
     try:
         held, _ = await hold_the_slot(engines, holder.url, "held")  # never released

@@ -39,9 +39,17 @@ local function grant(now, limit, ttl, channel)
     redis.call('PUBLISH', channel, head[1])
   end
 end
+-- ms until the lease that the queue's head waits behind runs out; -1 when no one waits
+local function head_waits_for(now)
+  if redis.call('ZCARD', queue) == 0 then return -1 end
+  local first = redis.call('ZRANGE', held, 0, 0, 'WITHSCORES')
+  if #first == 0 then return -1 end
+  return math.max(tonumber(first[2]) - now, 0)
+end
 """
 
-# ARGV: ticket, limit, depth, ttl_ms, channel -> 1 granted, 2 queued, 0 the queue is full
+# ARGV: ticket, limit, depth, ttl_ms, channel -> {1 granted, 2 queued or 0 the queue is full,
+# ms until the first lease ends (-1 unless queued)}
 ENTER = (
     COMMON
     + """
@@ -52,12 +60,12 @@ reap(now)
 grant(now, limit, ttl, channel)
 if redis.call('ZCARD', queue) == 0 and redis.call('ZCARD', held) < limit then
   redis.call('ZADD', held, now + ttl, ticket)
-  return 1
+  return {1, -1}
 end
-if redis.call('ZCARD', queue) >= depth then return 0 end
+if redis.call('ZCARD', queue) >= depth then return {0, -1} end
 redis.call('ZADD', queue, redis.call('INCR', arrivals), ticket)
 redis.call('ZADD', waiting, now + ttl, ticket)
-return 2
+return {2, head_waits_for(now)}
 """
 )
 
@@ -77,7 +85,8 @@ return 1
 """
 )
 
-# ARGV: limit, ttl_ms, channel, ticket... -> the given tickets that hold a slot now. Extends this
+# ARGV: limit, ttl_ms, channel, ticket... -> {ms until the lease the queue waits behind ends (-1
+# when no one waits), the given tickets that hold a slot now...}. Extends this
 # process's leases and waiters' liveness, and frees what dead holders left: every process runs
 # it for every lane a few times per lease, so a slot never outlives its holder by much.
 RENEW = (
@@ -91,7 +100,7 @@ for i = 4, #ARGV do
   redis.call('ZADD', waiting, 'XX', now + ttl, ARGV[i])
 end
 grant(now, limit, ttl, channel)
-local holding = {}
+local holding = {head_waits_for(now)}
 for i = 4, #ARGV do
   if redis.call('ZSCORE', held, ARGV[i]) then holding[#holding + 1] = ARGV[i] end
 end

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from router.configparts import AdmissionConfig
 from router.dispatch.admission import LaneGate, Slot
 from router.dispatch.leasescripts import ENTER, LEAVE, RENEW
+from router.dispatch.sharedclock import RenewClock
 from router.dispatch.sharedlink import Link, Reach, where
 from router.errors import QueueFull, QueueTimeout, SharedLost
 
@@ -66,6 +67,7 @@ class SharedAdmission:
         self.held: dict[str, str] = {}  # ticket -> lane
         self.pending: set[asyncio.Task[Any]] = set()
         self.upkeep: asyncio.Task[None] | None = None
+        self.clock = RenewClock()
         self.reach = Reach(where(config.redis_url), registry)
 
     def keys(self, lane: str) -> list[str]:
@@ -91,7 +93,7 @@ class SharedAdmission:
 
     async def keep_up(self) -> None:
         while True:
-            await asyncio.sleep(self.every if self.reach.shared else min(self.every, 1.0))
+            await self.clock.pause(self.every if self.reach.shared else min(self.every, 1.0))
             await self.renew_all()
 
     async def renew_all(self) -> None:
@@ -100,9 +102,13 @@ class SharedAdmission:
             await self.link.listen()
             for lane, gate in self.gates.items():
                 mine = [t for t, (at, _) in self.waiting.items() if at == lane]
+                waiters = len(mine)
                 mine += [t for t, at in self.held.items() if at == lane]
                 args: list[str | int] = [gate.slots, self.ttl_ms, self.channel, *mine]
-                for ticket in await self.renew_script(keys=self.keys(lane), args=args):
+                ends_in, *holding = await self.renew_script(keys=self.keys(lane), args=args)
+                if waiters and ends_in >= 0:
+                    self.clock.lease_ends_in(ends_in)
+                for ticket in holding:
                     self.granted(ticket.decode())
         except (RedisError, OSError) as exc:
             self.lost(exc)
@@ -128,8 +134,9 @@ class SharedAdmission:
         self.waiting[ticket] = (lane, waiter)
         try:
             args: list[str | int] = [ticket, gate.slots, gate.depth, self.ttl_ms, self.channel]
-            answer = await self.enter_script(keys=self.keys(lane), args=args)
+            answer, ends_in = await self.enter_script(keys=self.keys(lane), args=args)
             if answer == QUEUED:
+                self.clock.lease_ends_in(ends_in)
                 await self.wait(gate, ticket, waiter)
             elif answer != GRANTED:
                 raise QueueFull(f"lane {lane!r} is full: {gate.depth} requests already wait")
