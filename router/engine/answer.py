@@ -127,16 +127,14 @@ class Answer:
     async def read(self) -> bytes:
         """All body bytes that arrived since the last read (b"" at the end of the answer)."""
         while True:
-            if self.parts:
-                body = self.take()
-                if self.phase is Phase.COMPLETE:
-                    # Back in the pool before the relay writes these last bytes to the
-                    # client, who may send its next request the moment it has them.
-                    self.release(reusable=self.keep_alive)
-                return body
             if self.phase is Phase.COMPLETE:
+                # Back in the pool before the relay writes the last bytes to the client, who
+                # may send its next request the moment it has them.
+                body = self.take()  # b"" once they have all been read
                 self.release(reusable=self.keep_alive)
-                return b""
+                return body
+            if self.parts:
+                return self.take()
             if self.error is not None:
                 raise self.error
             if self.phase is Phase.RELEASED:
