@@ -101,10 +101,10 @@ class SharedAdmission:
         try:
             await self.link.listen()
             for lane, gate in self.gates.items():
-                mine = [t for t, (at, _) in self.waiting.items() if at == lane]
-                waiters = len(mine)
-                mine += [t for t, at in self.held.items() if at == lane]
-                args: list[str | int] = [gate.slots, self.ttl_ms, self.channel, *mine]
+                waiters = [t for t, (at, _) in self.waiting.items() if at == lane]
+                holders = [t for t, at in self.held.items() if at == lane]
+                args: list[str | int] = [gate.slots, self.ttl_ms, self.channel]
+                args += waiters + holders
                 ends_in, *holding = await self.renew_script(keys=self.keys(lane), args=args)
                 if waiters and ends_in >= 0:
                     self.clock.lease_ends_in(ends_in)
